@@ -1,0 +1,324 @@
+"""Every event type the four services publish. Fields are ids, primitives, enums and dates."""
+
+from datetime import date
+from decimal import Decimal
+from typing import ClassVar
+
+from pydantic import Field
+
+from .envelope import Event
+from .vocabulary import (
+    ApplicantCategory,
+    CaseResult,
+    Channel,
+    DisclosureAttribute,
+    ItemCategory,
+    ReplyOutcome,
+    ReviewSubject,
+)
+
+NonEmpty = Field(min_length=1)
+
+# ---------------------------------------------------------------- catalogue
+
+
+class BureauRegistered(Event):
+    """A bureau (行政机关) joined Gongkai."""
+
+    event_type: ClassVar[str] = "catalogue.BureauRegistered"
+    name: str = NonEmpty
+    organisation_code: str = NonEmpty  # 统一社会信用代码 or 组织机构代码
+    region: str
+    parent_id: str | None = None
+
+
+class BureauProfileUpdated(Event):
+    event_type: ClassVar[str] = "catalogue.BureauProfileUpdated"
+    name: str = NonEmpty
+    region: str
+    parent_id: str | None = None
+
+
+class ItemDrafted(Event):
+    """A catalogue item (公开目录条目) drafted with the fields of its catalogue entry."""
+
+    event_type: ClassVar[str] = "catalogue.ItemDrafted"
+    item_id: str
+    title: str = NonEmpty  # 名称
+    summary: str  # 内容概述
+    formed_on: date  # 生成日期 (成文日期)
+    document_number: str | None = None  # 文号
+    issuing_body: str  # 发布机构
+    topic: str | None = None  # 主题分类
+    form_category: str | None = None  # 组配分类
+    attribute: DisclosureAttribute
+    scope: str | None = None  # 公开范围
+    category: ItemCategory
+
+
+class ItemSubmittedForReview(Event):
+    event_type: ClassVar[str] = "catalogue.ItemSubmittedForReview"
+    item_id: str
+    item_version: int = Field(ge=1)
+
+
+class ItemPublished(Event):
+    event_type: ClassVar[str] = "catalogue.ItemPublished"
+    item_id: str
+    item_version: int = Field(ge=1)
+    index_number: str  # 索引号
+    category: ItemCategory
+    published_on: date
+    channels: tuple[str, ...] = ()
+    late: bool = False  # 条例 第二十六条: more than 20 working days after forming
+
+
+class ItemRevised(Event):
+    event_type: ClassVar[str] = "catalogue.ItemRevised"
+    item_id: str
+    item_version: int = Field(ge=1)
+    title: str = NonEmpty
+    summary: str
+
+
+class ItemRepealed(Event):
+    """废止: counts in 本年废止件数 and leaves 现行有效件数."""
+
+    event_type: ClassVar[str] = "catalogue.ItemRepealed"
+    item_id: str
+    repealed_on: date
+    category: ItemCategory
+
+
+class ItemWithdrawn(Event):
+    event_type: ClassVar[str] = "catalogue.ItemWithdrawn"
+    item_id: str
+    reason: str = NonEmpty
+
+
+class GuideUpdated(Event):
+    """The bureau's disclosure guide (公开指南)."""
+
+    event_type: ClassVar[str] = "catalogue.GuideUpdated"
+    office_name: str
+    address: str
+    hours: str
+    phone: str
+    fax: str | None = None
+    email: str | None = None
+
+
+# ---------------------------------------------------------------- requests
+
+
+class RequestReceived(Event):
+    """A disclosure request (依申请公开) received; personal data stays in the requests service."""
+
+    event_type: ClassVar[str] = "requests.RequestReceived"
+    request_id: str
+    channel: Channel
+    applicant_category: ApplicantCategory
+    applicant_ref: str  # pseudonym; name, ID number and contacts never enter the log
+    received_on: date  # 收到申请之日, 条例 第三十一条
+    description: str = NonEmpty
+    requested_form: str | None = None
+
+
+class CorrectionRequested(Event):
+    event_type: ClassVar[str] = "requests.CorrectionRequested"
+    request_id: str
+    notified_on: date
+    due_on: date
+    items_to_correct: str = NonEmpty
+
+
+class CorrectionReceived(Event):
+    event_type: ClassVar[str] = "requests.CorrectionReceived"
+    request_id: str
+    received_on: date
+
+
+class CorrectionLapsed(Event):
+    event_type: ClassVar[str] = "requests.CorrectionLapsed"
+    request_id: str
+    lapsed_on: date
+
+
+class ConsultationStarted(Event):
+    """条例 第三十二条: consultation time is not counted."""
+
+    event_type: ClassVar[str] = "requests.ConsultationStarted"
+    request_id: str
+    started_on: date
+    party: str
+    third_party: bool
+
+
+class ConsultationEnded(Event):
+    event_type: ClassVar[str] = "requests.ConsultationEnded"
+    request_id: str
+    ended_on: date
+
+
+class DeadlineExtended(Event):
+    event_type: ClassVar[str] = "requests.DeadlineExtended"
+    request_id: str
+    working_days: int = Field(ge=1, le=20)
+    approved_by: str
+    new_due_on: date
+
+
+class FeeNoticed(Event):
+    event_type: ClassVar[str] = "requests.FeeNoticed"
+    request_id: str
+    amount_yuan: Decimal = Field(ge=0, decimal_places=2)
+    scheme: str
+    noticed_on: date
+    pay_by: date
+
+
+class FeePaid(Event):
+    event_type: ClassVar[str] = "requests.FeePaid"
+    request_id: str
+    paid_on: date
+    amount_yuan: Decimal = Field(ge=0, decimal_places=2)
+
+
+class FeeLapsed(Event):
+    event_type: ClassVar[str] = "requests.FeeLapsed"
+    request_id: str
+    lapsed_on: date
+
+
+class ReplyDrafted(Event):
+    event_type: ClassVar[str] = "requests.ReplyDrafted"
+    request_id: str
+    draft_id: str
+    outcome: ReplyOutcome
+    legal_basis: str = NonEmpty
+
+
+class ReplySent(Event):
+    event_type: ClassVar[str] = "requests.ReplySent"
+    request_id: str
+    draft_id: str
+    outcome: ReplyOutcome
+    legal_basis: str = NonEmpty
+    sent_on: date
+    due_on: date
+    on_time: bool
+    applicant_category: ApplicantCategory
+
+
+class RequestWithdrawn(Event):
+    event_type: ClassVar[str] = "requests.RequestWithdrawn"
+    request_id: str
+    withdrawn_on: date
+
+
+class ReconsiderationFiled(Event):
+    """行政复议."""
+
+    event_type: ClassVar[str] = "requests.ReconsiderationFiled"
+    case_id: str
+    request_id: str | None = None
+    filed_on: date
+
+
+class ReconsiderationDecided(Event):
+    event_type: ClassVar[str] = "requests.ReconsiderationDecided"
+    case_id: str
+    decided_on: date
+    result: CaseResult
+    decision: str  # as written: 驳回, 撤销, 终止…
+
+
+class LitigationFiled(Event):
+    """行政诉讼, directly or after reconsideration."""
+
+    event_type: ClassVar[str] = "requests.LitigationFiled"
+    case_id: str
+    request_id: str | None = None
+    filed_on: date
+    after_reconsideration: bool
+
+
+class LitigationDecided(Event):
+    event_type: ClassVar[str] = "requests.LitigationDecided"
+    case_id: str
+    decided_on: date
+    result: CaseResult
+    decision: str
+
+
+class CalendarPublished(Event):
+    """The central office's working-day calendar for a year, overriding the package's."""
+
+    event_type: ClassVar[str] = "requests.CalendarPublished"
+    year: int = Field(ge=2000, le=2100)
+    holidays: tuple[date, ...]
+    make_up_workdays: tuple[date, ...]  # 调休
+
+
+# ---------------------------------------------------------------- review
+
+
+class ReviewOpened(Event):
+    event_type: ClassVar[str] = "review.ReviewOpened"
+    case_id: str
+    subject: ReviewSubject
+    subject_id: str  # item id or reply draft id
+    subject_version: int = Field(ge=1)
+    stages: tuple[str, ...]
+
+
+class ReviewStageCompleted(Event):
+    event_type: ClassVar[str] = "review.ReviewStageCompleted"
+    case_id: str
+    stage: str
+    reviewer: str
+    opinion: str
+
+
+class ReviewApproved(Event):
+    event_type: ClassVar[str] = "review.ReviewApproved"
+    case_id: str
+    subject: ReviewSubject
+    subject_id: str
+    subject_version: int = Field(ge=1)
+
+
+class ReviewRejected(Event):
+    event_type: ClassVar[str] = "review.ReviewRejected"
+    case_id: str
+    subject: ReviewSubject
+    subject_id: str
+    subject_version: int = Field(ge=1)
+    reasons: str = NonEmpty
+
+
+class ReviewReferred(Event):
+    """Referred to the 保密行政管理部门 or the competent department (条例 第十七条)."""
+
+    event_type: ClassVar[str] = "review.ReviewReferred"
+    case_id: str
+    referred_to: str
+    question: str
+
+
+# ---------------------------------------------------------------- reporting
+
+
+class MonthlyReportSubmitted(Event):
+    event_type: ClassVar[str] = "reporting.MonthlyReportSubmitted"
+    year: int
+    month: int = Field(ge=1, le=12)
+    figures_digest: str
+    figures: dict[str, int | str]
+
+
+class AnnualReportPublished(Event):
+    event_type: ClassVar[str] = "reporting.AnnualReportPublished"
+    year: int
+    figures_digest: str
+    figures: dict[str, int | str]
