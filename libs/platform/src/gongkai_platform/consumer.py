@@ -1,0 +1,207 @@
+"""Exactly-once-in-effect consumers: offsets and per-stream versions stored with the effects."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+from aiokafka.structs import ConsumerRecord
+
+from gongkai_contracts import ContractError, Envelope
+from gongkai_contracts.topics import HEADER_DLQ_REASON, HEADER_DLQ_SOURCE, dlq_topic
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """One decoded event with where it came from."""
+
+    envelope: Envelope
+    topic: str
+    partition: int
+    offset: int
+    headers: dict[str, str]
+
+
+class Handler(Protocol):
+    """Applies a batch of new events inside the caller's transaction."""
+
+    name: str
+
+    async def apply(self, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None: ...
+
+
+class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, runner: ConsumerRunner) -> None:
+        self._runner = runner
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self._runner.seek_to_stored(assigned)
+
+
+class ConsumerRunner:
+    """Reads batches per partition; one PostgreSQL transaction per batch holds the handler's
+    effects, the next offset and the last applied version of every stream in the batch.
+
+    Undecodable or invalid messages go to `<topic>.dlq` with the reason in a header.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        handler: Handler,
+        topics: Sequence[str],
+        bootstrap_servers: str,
+        *,
+        max_records: int = 2000,
+    ) -> None:
+        self._pool = pool
+        self._handler = handler
+        self._topics = list(topics)
+        self._bootstrap = bootstrap_servers
+        self._max_records = max_records
+        self._consumer: AIOKafkaConsumer | None = None
+        self._dlq: AIOKafkaProducer | None = None
+        self.applied = 0
+        self.duplicates = 0
+        self.dead_lettered = 0
+
+    @property
+    def name(self) -> str:
+        return self._handler.name
+
+    async def start(self) -> None:
+        self._dlq = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap, enable_idempotence=True, acks="all"
+        )
+        await self._dlq.start()
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            group_id=self.name,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+        )
+        self._consumer.subscribe(self._topics, listener=_SeekToStoredOffsets(self))
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+        if self._dlq is not None:
+            await self._dlq.stop()
+
+    async def seek_to_stored(self, partitions: Sequence[TopicPartition]) -> None:
+        assert self._consumer is not None
+        rows = await self._pool.fetch(
+            "SELECT topic, partition, next_offset FROM consumer_offsets WHERE consumer = $1",
+            self.name,
+        )
+        stored = {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+        for tp in partitions:
+            if tp in stored:
+                self._consumer.seek(tp, stored[tp])
+            else:
+                await self._consumer.seek_to_beginning(tp)
+        log.info("%s assigned %s, seeking to stored offsets", self.name, partitions)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        assert self._consumer is not None
+        while not stop.is_set():
+            batches = await self._consumer.getmany(timeout_ms=200, max_records=self._max_records)
+            for tp, records in batches.items():
+                await self.process(tp, records)
+
+    async def process(self, tp: TopicPartition, records: Sequence[ConsumerRecord]) -> None:
+        good: list[Delivered] = []
+        for record in records:
+            try:
+                good.append(_decode(record))
+            except ContractError as exc:
+                await self._dead_letter(record, str(exc))
+        async with self._pool.acquire() as conn, conn.transaction():
+            fresh = await self._drop_seen(conn, good)
+            if fresh:
+                await self._handler.apply(conn, fresh)
+            await conn.execute(
+                """INSERT INTO consumer_offsets (consumer, topic, partition, next_offset)
+                   VALUES ($1, $2, $3, $4)
+                   ON CONFLICT (consumer, topic, partition)
+                   DO UPDATE SET next_offset = GREATEST(consumer_offsets.next_offset,
+                                                        EXCLUDED.next_offset)""",
+                self.name, tp.topic, tp.partition, records[-1].offset + 1,
+            )
+        self.applied += len(fresh)
+        self.duplicates += len(good) - len(fresh)
+        # Kafka's own group offsets only serve lag monitoring; PostgreSQL is the truth.
+        assert self._consumer is not None
+        try:
+            await self._consumer.commit({tp: records[-1].offset + 1})
+        except KafkaError as exc:  # a rebalance in progress; the stored offset stands
+            log.info("%s: lag-monitoring commit skipped: %s", self.name, exc)
+
+    async def _drop_seen(
+        self, conn: asyncpg.Connection, batch: Sequence[Delivered]
+    ) -> list[Delivered]:
+        if not batch:
+            return []
+        streams = sorted({d.envelope.stream_id for d in batch})
+        rows = await conn.fetch(
+            """SELECT stream_id, last_version FROM consumer_streams
+               WHERE consumer = $1 AND stream_id = ANY($2::text[]) FOR UPDATE""",
+            self.name, streams,
+        )
+        last = {r["stream_id"]: r["last_version"] for r in rows}
+        fresh: list[Delivered] = []
+        for d in batch:
+            env = d.envelope
+            if env.stream_version <= last.get(env.stream_id, 0):
+                continue
+            last[env.stream_id] = env.stream_version
+            fresh.append(d)
+        touched = {d.envelope.stream_id for d in fresh}
+        if touched:
+            await conn.execute(
+                """INSERT INTO consumer_streams (consumer, stream_id, last_version)
+                   SELECT $1, s, v FROM unnest($2::text[], $3::int[]) AS t(s, v)
+                   ON CONFLICT (consumer, stream_id)
+                   DO UPDATE SET last_version = EXCLUDED.last_version""",
+                self.name, list(touched), [last[s] for s in touched],
+            )
+        return fresh
+
+    async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+        assert self._dlq is not None
+        log.warning(
+            "%s: %s[%d]@%d to DLQ: %s", self.name, record.topic, record.partition,
+            record.offset, reason,
+        )
+        source = f"{record.topic}/{record.partition}/{record.offset}"
+        headers = [
+            (HEADER_DLQ_REASON, reason.encode()[:1000]),
+            (HEADER_DLQ_SOURCE, source.encode()),
+            ("dlq_consumer", self.name.encode()),
+        ]
+        await self._dlq.send_and_wait(
+            dlq_topic(record.topic), value=record.value, key=record.key, headers=headers
+        )
+        self.dead_lettered += 1
+
+
+def _decode(record: ConsumerRecord) -> Delivered:
+    if record.value is None:
+        raise ContractError("empty message")
+    envelope = Envelope.from_json(record.value)
+    envelope.payload()  # validates the data against its event type, upcast if older
+    headers = {k: v.decode(errors="replace") for k, v in (record.headers or [])}
+    return Delivered(envelope, record.topic, record.partition, record.offset, headers)

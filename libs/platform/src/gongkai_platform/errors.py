@@ -1,0 +1,10 @@
+"""Errors domain code raises; imports nothing but the standard library."""
+
+
+class DomainError(Exception):
+    """A command refused by a rule; HTTP answers 422 naming the field and the reason."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message

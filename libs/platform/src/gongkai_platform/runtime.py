@@ -1,0 +1,55 @@
+"""Running service processes: the HTTP API under uvicorn, and the relay."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+from gongkai_contracts.topics import Service, events_topic
+
+from .db import create_pool, migrate
+from .relay import Relay, make_producer
+from .settings import ServiceSettings
+from .telemetry import setup_telemetry
+
+log = logging.getLogger(__name__)
+
+
+def stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def serve_http(app: FastAPI, settings: ServiceSettings) -> None:
+    uvicorn.run(
+        app, host=settings.http_host, port=settings.http_port, log_level="warning",
+        timeout_graceful_shutdown=5,
+    )
+
+
+async def run_relay(
+    settings: ServiceSettings, service: Service, migrations: Path | None = None
+) -> None:
+    """The relay process of one writing service."""
+    setup_telemetry(f"{service}-relay", settings.otlp_endpoint, log_level=settings.log_level)
+    await migrate(settings.database_url, *([migrations] if migrations else []))
+    pool = await create_pool(settings.database_url, max_size=2)
+    producer = make_producer(settings.kafka_bootstrap_servers)
+    await producer.start()
+    stop = stop_on_signals()
+    relay = Relay(pool, producer, events_topic(service))
+    log.info("relay for %s started at position %d", service, await relay.cursor())
+    try:
+        await relay.run(stop)
+    finally:
+        await producer.stop()
+        await pool.close()
+        log.info("relay for %s stopped after %d events", service, relay.published)

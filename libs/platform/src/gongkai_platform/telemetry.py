@@ -1,0 +1,43 @@
+"""One OpenTelemetry setup for every service, and trace context in and out of carriers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from opentelemetry import context, propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+
+def setup_telemetry(
+    service_name: str,
+    otlp_endpoint: str | None,
+    *,
+    log_level: str = "INFO",
+    extra_processor: SpanProcessor | None = None,
+) -> TracerProvider:
+    """Traces go to OTLP when an endpoint is configured, nowhere otherwise. Once per process:
+    a second call (tests building several apps) returns the provider already set."""
+    current = trace.get_tracer_provider()
+    if isinstance(current, TracerProvider):
+        return current
+    logging.basicConfig(
+        level=log_level, format=f"%(asctime)s {service_name} %(levelname)s %(name)s: %(message)s"
+    )
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    if otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(
+            BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{otlp_endpoint}/v1/traces"))
+        )
+    if extra_processor is not None:
+        provider.add_span_processor(extra_processor)
+    trace.set_tracer_provider(provider)
+    return provider
+
+
+def context_from(carrier: Mapping[str, str]) -> context.Context:
+    return propagate.extract(dict(carrier))

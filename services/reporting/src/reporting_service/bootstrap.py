@@ -1,0 +1,48 @@
+"""The one place that wires the reporting service: pool, migrations, projection consumers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from gongkai_contracts.topics import events_topic
+from gongkai_platform.consumer import ConsumerRunner
+from gongkai_platform.db import create_pool, migrate
+
+from .config import Settings
+from .projections.requests_received import RequestsReceivedProjection
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def lifespan(settings: Settings):  # type: ignore[no-untyped-def]
+    @asynccontextmanager
+    async def run(app: FastAPI) -> AsyncIterator[None]:
+        await migrate(settings.database_url, MIGRATIONS)
+        pool = await create_pool(settings.database_url, max_size=10)
+        runner = ConsumerRunner(
+            pool,
+            RequestsReceivedProjection(),
+            [events_topic("requests")],
+            settings.kafka_bootstrap_servers,
+        )
+        await runner.start()
+        stop = asyncio.Event()
+        task = asyncio.create_task(runner.run(stop), name=runner.name)
+        app.state.pool = pool
+        app.state.runners = [runner]
+        try:
+            yield
+        finally:
+            stop.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=5)
+            await runner.stop()
+            await pool.close()
+
+    return run

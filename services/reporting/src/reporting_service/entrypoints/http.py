@@ -1,0 +1,70 @@
+"""HTTP API of the reporting service: read models only."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import FastAPI, Path, Query, Request
+from pydantic import BaseModel
+
+from gongkai_platform.http import install_common
+from gongkai_platform.telemetry import setup_telemetry
+
+from ..bootstrap import lifespan
+from ..config import Settings
+
+BureauId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+class MonthCount(BaseModel):
+    bureau_id: str
+    year: int
+    month: int
+    received: int
+
+
+class BureauYear(BaseModel):
+    """本年新收政府信息公开申请 by month, and the year's total."""
+
+    bureau_id: str
+    year: int
+    months: dict[int, int]
+    total: int
+
+
+def create_app(settings: Settings) -> FastAPI:
+    setup_telemetry("reporting", settings.otlp_endpoint, log_level=settings.log_level)
+    app = FastAPI(title="Gongkai reporting (统计与报告)", lifespan=lifespan(settings))
+    install_common(app, "reporting")
+
+    @app.get("/requests-received", response_model=list[MonthCount])
+    async def all_counts(request: Request) -> list[MonthCount]:
+        rows = await request.app.state.pool.fetch(
+            "SELECT bureau_id, year, month, received FROM requests_received_monthly "
+            "ORDER BY bureau_id, year, month"
+        )
+        return [MonthCount(**dict(r)) for r in rows]
+
+    @app.get("/bureaus/{bureau_id}/requests-received", response_model=BureauYear)
+    async def bureau_year(
+        request: Request,
+        bureau_id: BureauId,
+        year: Annotated[int, Query(ge=2008, le=2100)],
+    ) -> BureauYear:
+        rows = await request.app.state.pool.fetch(
+            "SELECT month, received FROM requests_received_monthly "
+            "WHERE bureau_id = $1 AND year = $2",
+            bureau_id, year,
+        )
+        months = {m: 0 for m in range(1, 13)} | {r["month"]: r["received"] for r in rows}
+        return BureauYear(bureau_id=bureau_id, year=year, months=months, total=sum(months.values()))
+
+    @app.get("/consumers", tags=["operations"])
+    async def consumers(request: Request) -> list[dict[str, object]]:
+        return [
+            {"name": r.name, "applied": r.applied, "duplicates": r.duplicates,
+             "dead_lettered": r.dead_lettered}
+            for r in request.app.state.runners
+        ]
+
+    return app

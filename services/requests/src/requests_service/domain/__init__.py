@@ -1,0 +1,1 @@
+"""The 依申请公开 request aggregate and its rules."""
