@@ -7,12 +7,16 @@ import logging
 import signal
 from pathlib import Path
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from gongkai_contracts.topics import Service, events_topic
 
 from .db import create_pool, migrate
+from .eventstore import PostgresEventStore
 from .relay import Relay, make_producer
 from .settings import ServiceSettings
 from .telemetry import setup_telemetry
@@ -53,3 +57,27 @@ async def run_relay(
         await producer.stop()
         await pool.close()
         log.info("relay for %s stopped after %d events", service, relay.published)
+
+
+def event_store_lifespan(
+    settings: ServiceSettings, migrations: Path
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Lifespan of a writing service's API: migrate, open the pool, expose the event store."""
+
+    @asynccontextmanager
+    async def run(app: FastAPI) -> AsyncIterator[None]:
+        await migrate(settings.database_url, migrations)
+        pool = await create_pool(settings.database_url, max_size=10)
+        app.state.pool = pool
+        app.state.store = PostgresEventStore(pool)
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    return run
+
+
+def event_store(request: Request) -> PostgresEventStore:
+    """FastAPI dependency: the service's event store."""
+    return request.app.state.store  # type: ignore[no-any-return]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path as PathLib
 from typing import Annotated
 from uuid import uuid4
 
-from fastapi import Depends, FastAPI, Path, Request
+from fastapi import Depends, FastAPI, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from gongkai_contracts import Actor
@@ -14,14 +15,15 @@ from gongkai_contracts.envelope import Role
 from gongkai_contracts.vocabulary import ApplicantCategory, Channel
 from gongkai_platform.eventstore import PostgresEventStore
 from gongkai_platform.http import install_common
+from gongkai_platform.runtime import event_store, event_store_lifespan
 from gongkai_platform.telemetry import setup_telemetry
 
-from ..bootstrap import lifespan
 from ..config import Settings
 from ..domain.request import RegisterRequest
 from ..handlers import register_request, stream_of
 from .clock import today_in_china
 
+MIGRATIONS = PathLib(__file__).parent.parent / "migrations"
 BureauId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 
@@ -51,13 +53,12 @@ def current_actor() -> Actor:
     return Actor(user_id="anonymous", role=Role.CLERK)
 
 
-def store(request: Request) -> PostgresEventStore:
-    return request.app.state.deps.store  # type: ignore[no-any-return]
-
-
 def create_app(settings: Settings) -> FastAPI:
     setup_telemetry("requests", settings.otlp_endpoint, log_level=settings.log_level)
-    app = FastAPI(title="Gongkai requests (依申请公开)", lifespan=lifespan(settings))
+    app = FastAPI(
+        title="Gongkai requests (依申请公开)",
+        lifespan=event_store_lifespan(settings, MIGRATIONS),
+    )
     install_common(app, "requests")
 
     @app.post("/bureaus/{bureau_id}/requests", status_code=201, response_model=Registered)
@@ -65,7 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
         bureau_id: BureauId,
         body: RegisterRequestBody,
         actor: Annotated[Actor, Depends(current_actor)],
-        events: Annotated[PostgresEventStore, Depends(store)],
+        events: Annotated[PostgresEventStore, Depends(event_store)],
     ) -> Registered:
         command = RegisterRequest(
             bureau_id=bureau_id,
@@ -88,7 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def request_events(
         bureau_id: BureauId,
         request_id: str,
-        events: Annotated[PostgresEventStore, Depends(store)],
+        events: Annotated[PostgresEventStore, Depends(event_store)],
     ) -> list[dict[str, object]]:
         envelopes = await events.load(stream_of(request_id))
         return [e.model_dump(mode="json") for e in envelopes if e.bureau_id == bureau_id]
