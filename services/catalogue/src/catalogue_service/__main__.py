@@ -1,0 +1,26 @@
+"""`python -m catalogue_service api|relay`: run one process of the catalogue service."""
+
+import asyncio
+import sys
+from pathlib import Path
+
+from gongkai_platform.runtime import run_relay, serve_http
+
+from .config import Settings
+
+
+def main(argv: list[str]) -> None:
+    settings = Settings()
+    match argv:
+        case ["api"]:
+            from .entrypoints.http import create_app
+
+            serve_http(create_app(settings), settings)
+        case ["relay"]:
+            asyncio.run(run_relay(settings, "catalogue", Path(__file__).parent / "migrations"))
+        case _:
+            sys.exit("usage: python -m catalogue_service api|relay")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,1 @@
+"""Bureaus and catalogue items (主动公开) and their rules."""
