@@ -79,8 +79,9 @@ async def test_malformed_message_goes_to_the_dlq_and_good_counts_stay_exact(
     try:
         await raw.send_and_wait(topic, b"{" + marker, key=b.encode())
         await raw.send_and_wait(
-            topic, json.dumps({"event_type": "requests.RequestReceived", "m": marker.decode()})
-            .encode(), key=b.encode(),
+            topic,
+            json.dumps({"event_type": "requests.RequestReceived", "m": marker.decode()}).encode(),
+            key=b.encode(),
         )
     finally:
         await raw.stop()
@@ -97,7 +98,8 @@ async def test_malformed_message_goes_to_the_dlq_and_good_counts_stay_exact(
             while len(found) < 2:
                 for records in (await consumer.getmany(timeout_ms=300)).values():
                     found += [
-                        {k: v.decode() for k, v in r.headers} for r in records
+                        {k: v.decode() for k, v in r.headers}
+                        for r in records
                         if r.value is not None and marker in r.value
                     ]
     finally:

@@ -10,20 +10,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import (  # type: ignore[import-untyped]
+from aiokafka import (
     AIOKafkaConsumer,
     AIOKafkaProducer,
     ConsumerRecord,
     TopicPartition,
 )
-from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
-from aiokafka.admin.config_resource import (  # type: ignore[import-untyped]
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import (
     ConfigResource,
     ConfigResourceType,
 )
 from faststream.kafka import KafkaBroker, KafkaMessage
-from gongkai_platform.devstack.kafka import KafkaNode, TopicSpec, create_topics
 
+from gongkai_platform.devstack.kafka import KafkaNode, TopicSpec, create_topics
 from tests.plugins.kafka import TopicFactory
 
 pytestmark = pytest.mark.integration

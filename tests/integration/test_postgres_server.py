@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import pytest
-from gongkai_platform.devstack.postgres import PostgresNode
 
+from gongkai_platform.devstack.postgres import PostgresNode
 from tests.plugins.postgres import DatabaseFactory
 
 pytestmark = pytest.mark.integration

@@ -19,7 +19,9 @@ from tests.support import meta, received, unique
 pytestmark = pytest.mark.integration
 
 
-async def consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 60) -> list[Envelope]:
+async def consume_all(
+    bootstrap: str, topic: str, expected: int, timeout: float = 60
+) -> list[Envelope]:
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
     await consumer.start()
     seen: list[Envelope] = []

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
+
 from gongkai_platform.devstack.kafka import KafkaNode, TopicSpec, create_topics
 
 TopicFactory = Callable[..., Awaitable[str]]

@@ -8,8 +8,9 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from urllib.parse import urlsplit
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import pytest
+
 from gongkai_platform.devstack.postgres import PostgresNode, create_database
 
 DatabaseFactory = Callable[..., Awaitable[str]]

@@ -65,7 +65,9 @@ def test_unknown_field_is_rejected_with_its_name() -> None:
 def test_unknown_field_in_stored_data_is_a_contract_error() -> None:
     envelope = _seal(_received())
     tampered = envelope.model_copy(update={"data": {**envelope.data, "shoe_size": 42}})
-    tampered = tampered.model_copy(update={"hash": chain_hash(GENESIS_HASH, tampered.without_hash())})
+    tampered = tampered.model_copy(
+        update={"hash": chain_hash(GENESIS_HASH, tampered.without_hash())}
+    )
     with pytest.raises(ContractError, match="shoe_size"):
         tampered.payload()
 
@@ -84,8 +86,10 @@ def test_events_are_frozen() -> None:
 def test_hash_is_stable_under_key_order() -> None:
     data = {"b": 1, "a": {"y": "公开", "x": [1, 2]}}
     reordered = {"a": {"x": [1, 2], "y": "公开"}, "b": 1}
-    assert canonical_json(data) == canonical_json(reordered) == (
-        '{"a":{"x":[1,2],"y":"公开"},"b":1}'.encode()
+    assert (
+        canonical_json(data)
+        == canonical_json(reordered)
+        == ('{"a":{"x":[1,2],"y":"公开"},"b":1}'.encode())
     )
     assert chain_hash(GENESIS_HASH, data) == chain_hash(GENESIS_HASH, reordered)
 
@@ -174,8 +178,13 @@ def test_newer_schema_than_code_is_refused() -> None:
 def test_every_design_event_type_is_registered() -> None:
     names = {name.split(".", 1)[1] for name in registered_event_types()}
     for required in [
-        "ItemPublished", "RequestReceived", "ReviewApproved", "ReplySent",
-        "CalendarPublished", "MonthlyReportSubmitted", "AnnualReportPublished",
+        "ItemPublished",
+        "RequestReceived",
+        "ReviewApproved",
+        "ReplySent",
+        "CalendarPublished",
+        "MonthlyReportSubmitted",
+        "AnnualReportPublished",
     ]:
         assert required in names
 

@@ -212,9 +212,7 @@ class Envelope(BaseModel):
             raise ContractError("bad envelope: hash and prev_hash are required strings")
         unhashed = {k: v for k, v in data.items() if k != "hash"}
         if chain_hash(prev_hash, unhashed) != stored_hash:
-            raise ContractError(
-                f"hash mismatch on {data.get('event_type')} {data.get('event_id')}"
-            )
+            raise ContractError(f"hash mismatch on {data.get('event_type')} {data.get('event_id')}")
         try:
             envelope = cls.model_validate(data)
         except ValidationError as exc:

@@ -47,14 +47,20 @@ def up(
         stack.start_all()
         if demo:
             typer.echo("loading demo data through the HTTP APIs …")
-            loaded = load_demo(stack.url("catalogue"), stack.url("requests"), stack.url("reporting"))
-            typer.echo(f"demo: {sum(loaded.values())} requests for "
-                       f"{len({b for b, _ in loaded})} bureaus, all visible in reporting")
+            loaded = load_demo(
+                stack.url("catalogue"), stack.url("requests"), stack.url("reporting")
+            )
+            typer.echo(
+                f"demo: {sum(loaded.values())} requests for "
+                f"{len({b for b, _ in loaded})} bureaus, all visible in reporting"
+            )
         typer.echo(f"\nGongkai is up after {time.monotonic() - started:.1f}s. Look at:")
         for service in ("catalogue", "requests", "review", "reporting"):
-            typer.echo(f"  {service:<10} {stack.url(service)}/docs")  # type: ignore[arg-type]
-        typer.echo(f"  counts     {stack.url('reporting')}/bureaus/cz-hrss/requests-received"
-                   f"?year={time.localtime().tm_year}")
+            typer.echo(f"  {service:<10} {stack.url(service)}/docs")
+        typer.echo(
+            f"  counts     {stack.url('reporting')}/bureaus/cz-hrss/requests-received"
+            f"?year={time.localtime().tm_year}"
+        )
         typer.echo(f"  logs       {stack.workdir / 'logs'}")
         typer.echo("Ctrl-C stops everything.")
         while not stop:

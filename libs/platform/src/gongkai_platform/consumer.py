@@ -139,7 +139,10 @@ class ConsumerRunner:
                    ON CONFLICT (consumer, topic, partition)
                    DO UPDATE SET next_offset = GREATEST(consumer_offsets.next_offset,
                                                         EXCLUDED.next_offset)""",
-                self.name, tp.topic, tp.partition, records[-1].offset + 1,
+                self.name,
+                tp.topic,
+                tp.partition,
+                records[-1].offset + 1,
             )
         self.applied += len(fresh)
         self.duplicates += len(good) - len(fresh)
@@ -159,7 +162,8 @@ class ConsumerRunner:
         rows = await conn.fetch(
             """SELECT stream_id, last_version FROM consumer_streams
                WHERE consumer = $1 AND stream_id = ANY($2::text[]) FOR UPDATE""",
-            self.name, streams,
+            self.name,
+            streams,
         )
         last = {r["stream_id"]: r["last_version"] for r in rows}
         fresh: list[Delivered] = []
@@ -176,15 +180,21 @@ class ConsumerRunner:
                    SELECT $1, s, v FROM unnest($2::text[], $3::int[]) AS t(s, v)
                    ON CONFLICT (consumer, stream_id)
                    DO UPDATE SET last_version = EXCLUDED.last_version""",
-                self.name, list(touched), [last[s] for s in touched],
+                self.name,
+                list(touched),
+                [last[s] for s in touched],
             )
         return fresh
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
         assert self._dlq is not None
         log.warning(
-            "%s: %s[%d]@%d to DLQ: %s", self.name, record.topic, record.partition,
-            record.offset, reason,
+            "%s: %s[%d]@%d to DLQ: %s",
+            self.name,
+            record.topic,
+            record.partition,
+            record.offset,
+            reason,
         )
         source = f"{record.topic}/{record.partition}/{record.offset}"
         headers = [

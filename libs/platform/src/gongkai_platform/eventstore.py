@@ -141,8 +141,14 @@ class PostgresEventStore:
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)""",
             [
                 (
-                    e.event_id, e.stream_id, e.stream_version, e.bureau_id, e.event_type,
-                    e.hash, e.to_json().decode(), trace,
+                    e.event_id,
+                    e.stream_id,
+                    e.stream_version,
+                    e.bureau_id,
+                    e.event_type,
+                    e.hash,
+                    e.to_json().decode(),
+                    trace,
                 )
                 for e in sealed
             ],
@@ -192,8 +198,11 @@ class InMemoryEventStore:
         if actual != expected_version:
             raise ConcurrencyError(stream_id, expected_version, actual)
         head = next(
-            (s.envelope.hash for s in reversed(self._events)
-             if s.envelope.bureau_id == meta.bureau_id),
+            (
+                s.envelope.hash
+                for s in reversed(self._events)
+                if s.envelope.bureau_id == meta.bureau_id
+            ),
             GENESIS_HASH,
         )
         sealed = _seal_all(stream_id, expected_version, events, meta, head)

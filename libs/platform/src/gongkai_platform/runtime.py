@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from pathlib import Path
-
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -34,7 +33,10 @@ def stop_on_signals() -> asyncio.Event:
 
 def serve_http(app: FastAPI, settings: ServiceSettings) -> None:
     uvicorn.run(
-        app, host=settings.http_host, port=settings.http_port, log_level="warning",
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level="warning",
         timeout_graceful_shutdown=5,
     )
 

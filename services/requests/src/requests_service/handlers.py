@@ -10,7 +10,6 @@ from gongkai_platform.eventstore import EventStore, Metadata
 
 from .domain.request import RegisterRequest, register
 
-
 CHINA = ZoneInfo("Asia/Shanghai")
 
 

@@ -11,13 +11,28 @@ import httpx
 
 from gongkai_contracts.vocabulary import ApplicantCategory, Channel
 
-BUREAUS = [
-    {"bureau_id": "cz-gov", "name": "常州市人民政府办公室", "organisation_code": "014400001",
-     "region": "江苏省常州市", "parent_id": None},
-    {"bureau_id": "cz-hrss", "name": "常州市人力资源和社会保障局",
-     "organisation_code": "014416330", "region": "江苏省常州市", "parent_id": "cz-gov"},
-    {"bureau_id": "cz-finance", "name": "常州市财政局", "organisation_code": "014416322",
-     "region": "江苏省常州市", "parent_id": "cz-gov"},
+BUREAUS: list[dict[str, str | None]] = [
+    {
+        "bureau_id": "cz-gov",
+        "name": "常州市人民政府办公室",
+        "organisation_code": "014400001",
+        "region": "江苏省常州市",
+        "parent_id": None,
+    },
+    {
+        "bureau_id": "cz-hrss",
+        "name": "常州市人力资源和社会保障局",
+        "organisation_code": "014416330",
+        "region": "江苏省常州市",
+        "parent_id": "cz-gov",
+    },
+    {
+        "bureau_id": "cz-finance",
+        "name": "常州市财政局",
+        "organisation_code": "014416322",
+        "region": "江苏省常州市",
+        "parent_id": "cz-gov",
+    },
 ]
 ASKED_FOR = [
     "2025年度部门预算及“三公”经费决算",
@@ -34,21 +49,28 @@ def demo_requests(count: int, year: int, until: date, seed: int = 2011) -> list[
     span = (until - start).days
     requests: list[dict[str, object]] = []
     for _ in range(count):
-        requests.append({
-            "bureau_id": rng.choice(BUREAUS[1:])["bureau_id"],
-            "channel": rng.choice(list(Channel)).value,
-            "applicant_category": rng.choices(list(ApplicantCategory), weights=[8, 3, 1, 1, 1, 1])[
-                0
-            ].value,
-            "received_on": (start + timedelta(days=rng.randint(0, span))).isoformat(),
-            "description": rng.choice(ASKED_FOR),
-        })
+        requests.append(
+            {
+                "bureau_id": rng.choice(BUREAUS[1:])["bureau_id"],
+                "channel": rng.choice(list(Channel)).value,
+                "applicant_category": rng.choices(
+                    list(ApplicantCategory), weights=[8, 3, 1, 1, 1, 1]
+                )[0].value,
+                "received_on": (start + timedelta(days=rng.randint(0, span))).isoformat(),
+                "description": rng.choice(ASKED_FOR),
+            }
+        )
     return requests
 
 
 def load_demo(
-    catalogue_url: str, requests_url: str, reporting_url: str, *, count: int = 120,
-    today: date | None = None, timeout: float = 30,
+    catalogue_url: str,
+    requests_url: str,
+    reporting_url: str,
+    *,
+    count: int = 120,
+    today: date | None = None,
+    timeout: float = 30,
 ) -> Counter[tuple[str, int]]:
     """Register the demo bureaus and requests; wait until reporting shows every one."""
     today = today or date.today()
@@ -64,8 +86,10 @@ def load_demo(
             http.post(f"{requests_url}/bureaus/{bureau_id}/requests", json=body).raise_for_status()
             expected[(str(bureau_id), date.fromisoformat(str(body["received_on"])).month)] += 1
         deadline = time.monotonic() + timeout
-        want = {b: before.get(b, 0) + sum(n for (k, _), n in expected.items() if k == b)
-                for b in {k for k, _ in expected}}
+        want = {
+            b: before.get(b, 0) + sum(n for (k, _), n in expected.items() if k == b)
+            for b in {k for k, _ in expected}
+        }
         while time.monotonic() < deadline:
             totals = _totals(http, reporting_url, today.year)
             if all(totals.get(b, 0) >= n for b, n in want.items()):

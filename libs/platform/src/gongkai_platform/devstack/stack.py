@@ -21,13 +21,19 @@ from .postgres import PostgresNode, create_database
 
 Role = Literal["api", "relay"]
 DEFAULT_PORTS: dict[Service, int] = {
-    "catalogue": 8010, "requests": 8020, "review": 8030, "reporting": 8040,
+    "catalogue": 8010,
+    "requests": 8020,
+    "review": 8030,
+    "reporting": 8040,
 }
 # Reporting only reads (its process projects and serves); the others also relay their events.
 PROCESSES: list[tuple[Service, Role]] = [
-    ("catalogue", "api"), ("catalogue", "relay"),
-    ("requests", "api"), ("requests", "relay"),
-    ("review", "api"), ("review", "relay"),
+    ("catalogue", "api"),
+    ("catalogue", "relay"),
+    ("requests", "api"),
+    ("requests", "relay"),
+    ("review", "api"),
+    ("review", "relay"),
     ("reporting", "api"),
 ]
 

@@ -54,7 +54,8 @@ def create_app(settings: Settings) -> FastAPI:
         rows = await request.app.state.pool.fetch(
             "SELECT month, received FROM requests_received_monthly "
             "WHERE bureau_id = $1 AND year = $2",
-            bureau_id, year,
+            bureau_id,
+            year,
         )
         months = {m: 0 for m in range(1, 13)} | {r["month"]: r["received"] for r in rows}
         return BureauYear(bureau_id=bureau_id, year=year, months=months, total=sum(months.values()))
@@ -62,8 +63,12 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/consumers", tags=["operations"])
     async def consumers(request: Request) -> list[dict[str, object]]:
         return [
-            {"name": r.name, "applied": r.applied, "duplicates": r.duplicates,
-             "dead_lettered": r.dead_lettered}
+            {
+                "name": r.name,
+                "applied": r.applied,
+                "duplicates": r.duplicates,
+                "dead_lettered": r.dead_lettered,
+            }
             for r in request.app.state.runners
         ]
 

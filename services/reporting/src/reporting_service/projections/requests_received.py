@@ -29,6 +29,8 @@ class RequestsReceivedProjection:
                SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int[])
                ON CONFLICT (bureau_id, year, month)
                DO UPDATE SET received = requests_received_monthly.received + EXCLUDED.received""",
-            [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [k[2] for k in keys],
             [counts[k] for k in keys],
         )

@@ -32,7 +32,10 @@ class RegisterRequestBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     request_id: str | None = Field(
-        None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$",
+        None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.-]+$",
         description="Optional; makes a retried POST safe (a second one answers 422).",
     )
     channel: Channel
