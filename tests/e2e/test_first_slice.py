@@ -62,10 +62,19 @@ async def test_a_retried_registration_is_not_counted_twice(stack: LocalStack) ->
     async with httpx.AsyncClient() as client:
         first = await client.post(url, json=body)
         second = await client.post(url, json=body)
+        changed = await client.post(url, json={**body, "description": "另一事项"})
+        other_bureau = await client.post(
+            f"{stack.url('requests')}/bureaus/{bureau()}/requests", json=body
+        )
     assert first.status_code == 201
-    assert second.status_code == 422
-    assert "already registered" in second.text
+    assert second.status_code == 200, "a retry answers with the original registration"
+    assert second.json() == first.json()
+    assert changed.status_code == 422
+    assert changed.json()["detail"][0]["loc"] == ["body", "request_id"]
+    assert other_bureau.status_code == 201, "request ids are per bureau"
     await wait_for_count(stack, b, 1, timeout=10)
+    await asyncio.sleep(0.5)
+    assert await received_count(stack, b) == 1
 
 
 async def test_malformed_message_goes_to_the_dlq_and_good_counts_stay_exact(

@@ -10,7 +10,7 @@ from .config import Settings
 def main(argv: list[str]) -> None:
     settings = Settings()
     match argv:
-        case ["api"] | []:
+        case ["api"]:
             from .entrypoints.http import create_app
 
             serve_http(create_app(settings), settings)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -20,7 +20,7 @@ from .projections.requests_received import RequestsReceivedProjection
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def lifespan(settings: Settings):  # type: ignore[no-untyped-def]
+def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
         await migrate(settings.database_url, MIGRATIONS)

@@ -7,7 +7,7 @@ from pathlib import Path as PathLib
 from typing import Annotated
 from uuid import uuid4
 
-from fastapi import Depends, FastAPI, Path
+from fastapi import Depends, FastAPI, HTTPException, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from gongkai_contracts import Actor
@@ -36,7 +36,10 @@ class RegisterRequestBody(BaseModel):
         min_length=1,
         max_length=64,
         pattern=r"^[A-Za-z0-9_.-]+$",
-        description="Optional; makes a retried POST safe (a second one answers 422).",
+        description=(
+            "Optional; a retried POST with the same id and details answers 200 with the "
+            "original registration instead of registering twice."
+        ),
     )
     channel: Channel
     applicant_category: ApplicantCategory
@@ -64,8 +67,14 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_common(app, "requests")
 
-    @app.post("/bureaus/{bureau_id}/requests", status_code=201, response_model=Registered)
+    @app.post(
+        "/bureaus/{bureau_id}/requests",
+        status_code=201,
+        response_model=Registered,
+        responses={200: {"model": Registered, "description": "Already registered (a retry)"}},
+    )
     async def post_request(
+        response: Response,
         bureau_id: BureauId,
         body: RegisterRequestBody,
         actor: Annotated[Actor, Depends(current_actor)],
@@ -81,9 +90,11 @@ def create_app(settings: Settings) -> FastAPI:
             description=body.description,
             requested_form=body.requested_form,
         )
-        envelope = await register_request(events, command, actor, today_in_china())
+        envelope, created = await register_request(events, command, actor, today_in_china())
+        if not created:
+            response.status_code = 200
         return Registered(
-            request_id=command.request_id,
+            request_id=envelope.data["request_id"],
             event_id=str(envelope.event_id),
             stream_version=envelope.stream_version,
         )
@@ -94,7 +105,9 @@ def create_app(settings: Settings) -> FastAPI:
         request_id: str,
         events: Annotated[PostgresEventStore, Depends(event_store)],
     ) -> list[dict[str, object]]:
-        envelopes = await events.load(stream_of(request_id))
-        return [e.model_dump(mode="json") for e in envelopes if e.bureau_id == bureau_id]
+        envelopes = await events.load(stream_of(bureau_id, request_id))
+        if not envelopes:
+            raise HTTPException(404, f"bureau {bureau_id} has no request {request_id}")
+        return [e.model_dump(mode="json") for e in envelopes]
 
     return app
