@@ -12,20 +12,29 @@ import asyncpg
 import pytest
 
 from gongkai_platform.devstack.postgres import PostgresNode, create_database
+from tests.plugins.kafka import INFRA
 
 DatabaseFactory = Callable[..., Awaitable[str]]
 
 
 @pytest.fixture(scope="session")
-def postgres_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresNode | None]:
+def postgres_node(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Iterator[PostgresNode | None]:
     """The session's own server; None when DATABASE_URL points at an external one."""
+    infra = pytestconfig.stash.setdefault(INFRA, [])
     if os.environ.get("DATABASE_URL"):
+        infra.append("PostgreSQL: external server from DATABASE_URL")
         yield None
         return
     node = PostgresNode(tmp_path_factory.mktemp("postgres"))
     started = time.monotonic()
     node.start()
-    print(f"\nPostgreSQL {node.admin_dsn} ready in {time.monotonic() - started:.2f}s")
+    infra.append(
+        f"PostgreSQL: real server {node.bindir} started by this session at {node.admin_dsn} "
+        f"in {time.monotonic() - started:.1f}s, running as OS user "
+        f"{node.user.pw_name if node.user else 'current'}; log {node.log_path}"
+    )
     try:
         yield node
     finally:

@@ -59,12 +59,19 @@ def _require_tools(*tools: str) -> None:
             )
 
 
+def kafka_version() -> str:
+    """The broker version deploy/kafka/pom.xml pins."""
+    match = re.search(
+        rb"<kafka\.version>([^<]+)</kafka\.version>", find_repo_file(POM_REL).read_bytes()
+    )
+    return match.group(1).decode() if match else "unknown"
+
+
 def ensure_kafka_jars(cache_root: Path | None = None) -> Path:
     """Resolve the broker's jars with Maven once into a cache dir and return that dir."""
     pom = find_repo_file(POM_REL)
     text = pom.read_bytes()
-    match = re.search(rb"<kafka\.version>([^<]+)</kafka\.version>", text)
-    version = match.group(1).decode() if match else "unknown"
+    version = kafka_version()
     root = cache_root or _default_cache_root()
     target = root / f"kafka-{version}-{hashlib.sha256(text).hexdigest()[:10]}"
     if target.is_dir() and any(target.glob("kafka_2.13-*.jar")):
