@@ -77,6 +77,7 @@ class LocalStack:
         partitions: int = 3,
         database_prefix: str = "",
         log: bool = False,
+        durable_postgres: bool = False,
     ) -> None:
         self.workdir = Path(workdir).absolute()
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -84,6 +85,7 @@ class LocalStack:
         self.partitions = partitions
         self.database_prefix = database_prefix
         self._log = log
+        self.durable_postgres = durable_postgres
         self.postgres: PostgresNode | None = None
         self.kafka: KafkaNode | None = None
         self.admin_dsn = admin_dsn or ""
@@ -102,7 +104,7 @@ class LocalStack:
     def start_infrastructure(self) -> None:
         if not self.admin_dsn:
             self._say("starting PostgreSQL …")
-            self.postgres = PostgresNode(self.workdir / "postgres")
+            self.postgres = PostgresNode(self.workdir / "postgres", durable=self.durable_postgres)
             self.postgres.start()
             self.admin_dsn = self.postgres.admin_dsn
         if not self.bootstrap:
