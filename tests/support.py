@@ -18,6 +18,8 @@ def received(request_id: str | None = None, on: date = date(2026, 3, 3)) -> Requ
         applicant_ref=uuid4().hex,
         received_on=on,
         description="2025年度部门预算执行情况",
+        regime="2019",
+        due_on=on,
     )
 
 

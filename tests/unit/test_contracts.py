@@ -32,6 +32,8 @@ def _received(**overrides: Any) -> RequestReceived:
         "applicant_ref": "app-1",
         "received_on": date(2026, 3, 3),
         "description": "2025年度部门预算",
+        "regime": "2019",
+        "due_on": date(2026, 3, 31),
     }
     return RequestReceived(**{**fields, **overrides})
 

@@ -6,15 +6,14 @@ from datetime import date
 
 import pytest
 
-from gongkai_contracts import SYSTEM_ACTOR
 from gongkai_contracts.events import RequestReceived
 from gongkai_contracts.vocabulary import ApplicantCategory, Channel
 from gongkai_platform.errors import DomainError
-from gongkai_platform.eventstore import InMemoryEventStore
+from requests_service.domain.calendar import WorkingCalendar
 from requests_service.domain.request import RegisterRequest, register
-from requests_service.handlers import register_request, stream_of
 
 TODAY = date(2026, 11, 27)
+CALENDAR = WorkingCalendar()
 
 
 def command(**overrides: object) -> RegisterRequest:
@@ -30,11 +29,19 @@ def command(**overrides: object) -> RegisterRequest:
     return RegisterRequest(**{**fields, **overrides})  # type: ignore[arg-type]
 
 
-def test_a_new_request_is_received_on_its_receipt_date() -> None:
-    [event] = register(command(), today=TODAY, history=[])
+def test_a_new_request_is_received_with_its_deadline() -> None:
+    [event] = register(command(), today=TODAY, history=[], calendar=CALENDAR)
     assert isinstance(event, RequestReceived)
     assert event.received_on == date(2026, 3, 3)
     assert event.description == "社会保险基金年度收支情况"
+    # 2026-03-03 is a Tuesday: 20 working days after it, no holiday between, is 2026-03-31.
+    assert (event.regime, event.due_on, event.due_provisional) == ("2019", date(2026, 3, 31), False)
+
+
+def test_the_receipt_date_chooses_the_regime() -> None:
+    [old] = register(command(received_on=date(2011, 9, 30)), today=TODAY, history=[],
+                     calendar=CALENDAR)
+    assert (old.regime, old.due_on) == ("2007", date(2011, 10, 26))
 
 
 @pytest.mark.parametrize(
@@ -47,33 +54,16 @@ def test_a_new_request_is_received_on_its_receipt_date() -> None:
 )
 def test_refusals_name_the_field(overrides: dict[str, object], field: str) -> None:
     with pytest.raises(DomainError) as refused:
-        register(command(**overrides), today=TODAY, history=[])
+        register(command(**overrides), today=TODAY, history=[], calendar=CALENDAR)
     assert refused.value.field == field
 
 
 def test_the_same_request_again_adds_nothing() -> None:
-    history = register(command(), today=TODAY, history=[])
-    assert register(command(), today=TODAY, history=history) == []
+    history = register(command(), today=TODAY, history=[], calendar=CALENDAR)
+    assert register(command(), today=TODAY, history=history, calendar=CALENDAR) == []
 
 
 def test_the_same_id_with_other_details_is_refused() -> None:
-    history = register(command(), today=TODAY, history=[])
+    history = register(command(), today=TODAY, history=[], calendar=CALENDAR)
     with pytest.raises(DomainError, match="other details"):
-        register(command(channel=Channel.FAX), today=TODAY, history=history)
-
-
-async def test_handler_appends_once_and_replays_a_retry() -> None:
-    store = InMemoryEventStore()
-    first, created = await register_request(store, command(), SYSTEM_ACTOR, TODAY)
-    again, created_again = await register_request(store, command(), SYSTEM_ACTOR, TODAY)
-    assert (created, created_again) == (True, False)
-    assert again.event_id == first.event_id
-    assert len(await store.load(stream_of("cz-hrss", "2026-001"))) == 1
-    assert first.occurred_at.date() == date(2026, 3, 3)
-
-
-async def test_request_ids_are_per_bureau() -> None:
-    store = InMemoryEventStore()
-    await register_request(store, command(), SYSTEM_ACTOR, TODAY)
-    _, created = await register_request(store, command(bureau_id="cz-finance"), SYSTEM_ACTOR, TODAY)
-    assert created
+        register(command(channel=Channel.FAX), today=TODAY, history=history, calendar=CALENDAR)

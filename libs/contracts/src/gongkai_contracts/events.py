@@ -109,6 +109,8 @@ class GuideUpdated(Event):
 
 
 # ---------------------------------------------------------------- requests
+# Every event that moves a request's deadline carries the new `due_on` (None while the clock is
+# stopped) and whether it is provisional, so readers never recompute statutory clocks.
 
 
 class RequestReceived(Event):
@@ -122,102 +124,171 @@ class RequestReceived(Event):
     received_on: date  # 收到申请之日, 条例 第三十一条
     description: str = NonEmpty
     requested_form: str | None = None
+    regime: str  # "2007" or "2019", chosen by the receipt date
+    due_on: date
+    due_provisional: bool = False
 
 
 class CorrectionRequested(Event):
+    """补正 notice (条例 第三十条): once, within 7 working days; the clock stops."""
+
     event_type: ClassVar[str] = "requests.CorrectionRequested"
     request_id: str
     notified_on: date
-    due_on: date
+    correct_by: date
     items_to_correct: str = NonEmpty
+    notice_late: bool = False  # sent after the 7th working day
 
 
 class CorrectionReceived(Event):
+    """The corrected request arrived: the reply period restarts from this day."""
+
     event_type: ClassVar[str] = "requests.CorrectionReceived"
     request_id: str
     received_on: date
+    due_on: date
+    due_provisional: bool = False
 
 
 class CorrectionLapsed(Event):
+    """No correction by the stated date: 视为放弃申请 (table 三 （六）1)."""
+
     event_type: ClassVar[str] = "requests.CorrectionLapsed"
     request_id: str
     lapsed_on: date
 
 
 class ConsultationStarted(Event):
-    """条例 第三十二条: consultation time is not counted."""
+    """条例 第三十二、三十三条: consultation time is not counted."""
 
     event_type: ClassVar[str] = "requests.ConsultationStarted"
     request_id: str
     started_on: date
-    party: str
+    party: str = NonEmpty
     third_party: bool
+    answer_due_on: date
 
 
 class ConsultationEnded(Event):
     event_type: ClassVar[str] = "requests.ConsultationEnded"
     request_id: str
     ended_on: date
+    due_on: date
+    due_provisional: bool = False
 
 
 class DeadlineExtended(Event):
+    """Once, approved by the head of the disclosure office, notified to the applicant."""
+
     event_type: ClassVar[str] = "requests.DeadlineExtended"
     request_id: str
     working_days: int = Field(ge=1, le=20)
-    approved_by: str
-    new_due_on: date
+    approved_by: str = NonEmpty
+    notified_on: date
+    due_on: date
+    due_provisional: bool = False
+
+
+class DeadlineRecomputed(Event):
+    """A published calendar moved an open request's deadline."""
+
+    event_type: ClassVar[str] = "requests.DeadlineRecomputed"
+    request_id: str
+    previous_due_on: date
+    due_on: date
+    due_provisional: bool
+    calendar_year: int
 
 
 class FeeNoticed(Event):
+    """收费通知 under 国办函〔2020〕109号; one scheme per request."""
+
     event_type: ClassVar[str] = "requests.FeeNoticed"
     request_id: str
+    scheme: str  # "per_item" or "per_page"
+    units: int = Field(ge=0)
     amount_yuan: Decimal = Field(ge=0, decimal_places=2)
-    scheme: str
     noticed_on: date
     pay_by: date
 
 
 class FeePaid(Event):
+    """Paid: the clock runs again (the time to pay is not counted)."""
+
     event_type: ClassVar[str] = "requests.FeePaid"
     request_id: str
     paid_on: date
     amount_yuan: Decimal = Field(ge=0, decimal_places=2)
+    due_on: date
+    due_provisional: bool = False
 
 
 class FeeLapsed(Event):
+    """Not paid in time: 不再处理 (table 三 （六）2)."""
+
     event_type: ClassVar[str] = "requests.FeeLapsed"
     request_id: str
     lapsed_on: date
 
 
 class ReplyDrafted(Event):
+    """A reply draft, which goes to confidentiality review before it can be sent."""
+
     event_type: ClassVar[str] = "requests.ReplyDrafted"
     request_id: str
     draft_id: str
     outcome: ReplyOutcome
     legal_basis: str = NonEmpty
+    summary: str = ""
+
+
+class ReplyDraftApproved(Event):
+    """The review service approved the draft (caused by review.ReviewApproved)."""
+
+    event_type: ClassVar[str] = "requests.ReplyDraftApproved"
+    request_id: str
+    draft_id: str
+    review_case_id: str
+
+
+class ReplyDraftRejected(Event):
+    event_type: ClassVar[str] = "requests.ReplyDraftRejected"
+    request_id: str
+    draft_id: str
+    review_case_id: str
+    reasons: str
 
 
 class ReplySent(Event):
     event_type: ClassVar[str] = "requests.ReplySent"
     request_id: str
-    draft_id: str
+    draft_id: str | None  # None for an outcome that needs no reply letter (a lapse)
     outcome: ReplyOutcome
     legal_basis: str = NonEmpty
     sent_on: date
-    due_on: date
+    due_on: date | None
     on_time: bool
     applicant_category: ApplicantCategory
 
 
 class RequestWithdrawn(Event):
+    """The applicant withdrew (table 三 （六）3 其他)."""
+
     event_type: ClassVar[str] = "requests.RequestWithdrawn"
     request_id: str
     withdrawn_on: date
 
 
+class ApplicantErased(Event):
+    """The applicant's key was destroyed: their personal data can no longer be read."""
+
+    event_type: ClassVar[str] = "requests.ApplicantErased"
+    applicant_ref: str
+    erased_on: date
+
+
 class ReconsiderationFiled(Event):
-    """行政复议."""
+    """行政复议 against the bureau's handling of a request."""
 
     event_type: ClassVar[str] = "requests.ReconsiderationFiled"
     case_id: str

@@ -8,3 +8,11 @@ class DomainError(Exception):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class TransitionError(Exception):
+    """A command impossible in the aggregate's current state; HTTP answers 409 with the reason."""
+
+
+class NotFoundError(Exception):
+    """An unknown id; HTTP answers 404."""

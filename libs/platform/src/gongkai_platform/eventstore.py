@@ -156,8 +156,8 @@ class PostgresEventStore:
         await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
         return sealed
 
-    async def load(self, stream_id: str) -> list[Envelope]:
-        rows = await self._pool.fetch(
+    async def load(self, stream_id: str, conn: asyncpg.Connection | None = None) -> list[Envelope]:
+        rows = await (conn or self._pool).fetch(
             "SELECT body FROM events WHERE stream_id = $1 ORDER BY stream_version", stream_id
         )
         return [Envelope.from_json(r["body"]) for r in rows]

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
 
-from .errors import DomainError
+from .errors import DomainError, NotFoundError, TransitionError
 from .eventstore import ConcurrencyError
 from .telemetry import context_from
 
@@ -30,6 +30,14 @@ def install_common(app: FastAPI, service_name: str) -> None:
     @app.exception_handler(ConcurrencyError)
     async def conflict(_: Request, exc: ConcurrencyError) -> JSONResponse:
         return JSONResponse(status_code=409, content={"detail": str(exc)})
+
+    @app.exception_handler(TransitionError)
+    async def impossible(_: Request, exc: TransitionError) -> JSONResponse:
+        return JSONResponse(status_code=409, content={"detail": str(exc)})
+
+    @app.exception_handler(NotFoundError)
+    async def unknown(_: Request, exc: NotFoundError) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": str(exc)})
 
     @app.exception_handler(DomainError)
     async def refused(_: Request, exc: DomainError) -> JSONResponse:

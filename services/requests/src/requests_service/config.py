@@ -1,5 +1,6 @@
 """Settings of the requests service (env prefix REQUESTS_)."""
 
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from gongkai_platform.settings import ServiceSettings
@@ -11,3 +12,7 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="REQUESTS_")
     database_url: str = "postgresql://gongkai@127.0.0.1:5432/requests"
     http_port: int = 8020
+    pii_index_key: SecretStr = Field(
+        SecretStr("gongkai-local-development-only"),
+        description="HMAC key of the applicants' blind index; set a secret one in production.",
+    )
