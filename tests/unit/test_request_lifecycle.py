@@ -33,11 +33,17 @@ def given(*commands: object) -> tuple[Request, list[Event]]:
     history: list[Event] = list(
         register(
             RegisterRequest(
-                bureau_id="b", request_id="r1", channel=Channel.ONLINE,
-                applicant_category=ApplicantCategory.COMMERCIAL_ENTERPRISE, applicant_ref="a",
-                received_on=RECEIVED, description="政府信息",
+                bureau_id="b",
+                request_id="r1",
+                channel=Channel.ONLINE,
+                applicant_category=ApplicantCategory.COMMERCIAL_ENTERPRISE,
+                applicant_ref="a",
+                received_on=RECEIVED,
+                description="政府信息",
             ),
-            today=date(2026, 11, 27), history=[], calendar=CAL,
+            today=date(2026, 11, 27),
+            history=[],
+            calendar=CAL,
         )
     )
     state = Request.fold(history)
@@ -53,7 +59,9 @@ def given(*commands: object) -> tuple[Request, list[Event]]:
 def test_registered_request_runs_its_clock() -> None:
     state, _ = given()
     assert (state.status, state.due_on, state.due_provisional) == (
-        Status.IN_PROGRESS, date(2026, 3, 31), False,
+        Status.IN_PROGRESS,
+        date(2026, 3, 31),
+        False,
     )
 
 
@@ -101,7 +109,8 @@ def test_correction_lapse_needs_the_period_to_have_passed_and_closes_the_request
         lambda s: s.lapse_correction(date(2026, 3, 23), date(2026, 3, 20)),
     )
     assert (state.status, state.outcome) == (
-        Status.CORRECTION_LAPSED, ReplyOutcome.OTHER_CORRECTION_LAPSED,
+        Status.CORRECTION_LAPSED,
+        ReplyOutcome.OTHER_CORRECTION_LAPSED,
     )
 
 
@@ -179,14 +188,16 @@ def test_only_an_approved_draft_is_sent() -> None:
     sent = history[-1]
     assert isinstance(sent, ReplySent)
     assert (sent.outcome, sent.on_time, sent.due_on) == (
-        ReplyOutcome.DISCLOSED, True, date(2026, 3, 31),
+        ReplyOutcome.DISCLOSED,
+        True,
+        date(2026, 3, 31),
     )
     assert sent.applicant_category is ApplicantCategory.COMMERCIAL_ENTERPRISE
     assert state.status is Status.REPLIED
 
 
 def test_a_rejected_draft_goes_back_to_the_author_and_a_late_reply_is_late() -> None:
-    state, history = given(
+    _, history = given(
         lambda s: s.draft_reply("d1", ReplyOutcome.WITHHELD_STATE_SECRET, "第十四条", ""),
         lambda s: s.reject_draft("d1", "case-1", "理由不充分"),
         lambda s: s.draft_reply("d2", ReplyOutcome.PARTIALLY_DISCLOSED, "第三十七条", ""),
@@ -196,7 +207,9 @@ def test_a_rejected_draft_goes_back_to_the_author_and_a_late_reply_is_late() -> 
     sent = history[-1]
     assert isinstance(sent, ReplySent)
     assert (sent.draft_id, sent.outcome, sent.on_time) == (
-        "d2", ReplyOutcome.PARTIALLY_DISCLOSED, False,
+        "d2",
+        ReplyOutcome.PARTIALLY_DISCLOSED,
+        False,
     )
 
 
@@ -235,9 +248,13 @@ def test_lapse_outcomes_are_not_drafted() -> None:
 
 def test_a_published_calendar_moves_a_provisional_deadline() -> None:
     late = RegisterRequest(
-        bureau_id="b", request_id="r2", channel=Channel.ONLINE,
-        applicant_category=ApplicantCategory.NATURAL_PERSON, applicant_ref="a",
-        received_on=date(2026, 12, 15), description="政府信息",
+        bureau_id="b",
+        request_id="r2",
+        channel=Channel.ONLINE,
+        applicant_category=ApplicantCategory.NATURAL_PERSON,
+        applicant_ref="a",
+        received_on=date(2026, 12, 15),
+        description="政府信息",
     )
     [received] = register(late, today=date(2026, 12, 31), history=[], calendar=CAL)
     # 2026-12-16..31 gives 12 working days; 2027 is unknown: Mon–Fri from 01-01 (provisional):
@@ -251,6 +268,8 @@ def test_a_published_calendar_moves_a_provisional_deadline() -> None:
     [moved] = state.recompute(calendar_2027, 2027)
     assert isinstance(moved, DeadlineRecomputed)
     assert (moved.previous_due_on, moved.due_on, moved.due_provisional) == (
-        date(2027, 1, 12), date(2027, 1, 13), False,
+        date(2027, 1, 12),
+        date(2027, 1, 13),
+        False,
     )
     assert apply(state, moved).recompute(calendar_2027, 2027) == []

@@ -39,8 +39,9 @@ def test_a_new_request_is_received_with_its_deadline() -> None:
 
 
 def test_the_receipt_date_chooses_the_regime() -> None:
-    [old] = register(command(received_on=date(2011, 9, 30)), today=TODAY, history=[],
-                     calendar=CALENDAR)
+    [old] = register(
+        command(received_on=date(2011, 9, 30)), today=TODAY, history=[], calendar=CALENDAR
+    )
     assert (old.regime, old.due_on) == ("2007", date(2011, 10, 26))
 
 
