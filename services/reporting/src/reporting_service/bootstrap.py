@@ -15,6 +15,7 @@ from gongkai_platform.consumer import ConsumerRunner
 from gongkai_platform.db import create_pool, migrate
 
 from .config import Settings
+from .projections.request_outcomes import RequestOutcomesProjection
 from .projections.requests_received import RequestsReceivedProjection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -25,24 +26,27 @@ def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMana
     async def run(app: FastAPI) -> AsyncIterator[None]:
         await migrate(settings.database_url, MIGRATIONS)
         pool = await create_pool(settings.database_url, max_size=10)
-        runner = ConsumerRunner(
-            pool,
-            RequestsReceivedProjection(),
-            [events_topic("requests")],
-            settings.kafka_bootstrap_servers,
-        )
-        await runner.start()
+        runners = [
+            ConsumerRunner(
+                pool, projection, [events_topic("requests")], settings.kafka_bootstrap_servers
+            )
+            for projection in (RequestsReceivedProjection(), RequestOutcomesProjection())
+        ]
         stop = asyncio.Event()
-        task = asyncio.create_task(runner.run(stop), name=runner.name)
+        tasks = []
+        for runner in runners:
+            await runner.start()
+            tasks.append(asyncio.create_task(runner.run(stop), name=runner.name))
         app.state.pool = pool
-        app.state.runners = [runner]
+        app.state.runners = runners
         try:
             yield
         finally:
             stop.set()
             with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(task, timeout=5)
-            await runner.stop()
+                await asyncio.wait_for(asyncio.gather(*tasks), timeout=5)
+            for runner in runners:
+                await runner.stop()
             await pool.close()
 
     return run

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Path, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from gongkai_contracts.vocabulary import REPLY_OUTCOME_LABELS, ReplyOutcome
 from gongkai_platform.http import install_common
 from gongkai_platform.telemetry import setup_telemetry
 
@@ -21,6 +22,15 @@ class MonthCount(BaseModel):
     year: int
     month: int
     received: int
+
+
+class OutcomeCount(BaseModel):
+    """One table 三 outcome row: closed requests, how many late, by applicant column."""
+
+    label: str
+    total: int = 0
+    late: int = 0
+    by_applicant_category: dict[str, int] = Field(default_factory=dict)
 
 
 class BureauYear(BaseModel):
@@ -59,6 +69,31 @@ def create_app(settings: Settings) -> FastAPI:
         )
         months = {m: 0 for m in range(1, 13)} | {r["month"]: r["received"] for r in rows}
         return BureauYear(bureau_id=bureau_id, year=year, months=months, total=sum(months.values()))
+
+    @app.get("/bureaus/{bureau_id}/request-outcomes")
+    async def outcomes(
+        request: Request,
+        bureau_id: BureauId,
+        year: Annotated[int, Query(ge=2008, le=2100)],
+    ) -> dict[str, Any]:
+        """Requests closed in the year by outcome (table 三 rows) and applicant category."""
+        rows = await request.app.state.pool.fetch(
+            "SELECT outcome, applicant_category, sum(closed) AS closed, sum(late) AS late "
+            "FROM request_outcomes_monthly WHERE bureau_id = $1 AND year = $2 "
+            "GROUP BY outcome, applicant_category ORDER BY outcome, applicant_category",
+            bureau_id,
+            year,
+        )
+        by_outcome: dict[str, OutcomeCount] = {}
+        for r in rows:
+            entry = by_outcome.setdefault(
+                r["outcome"],
+                OutcomeCount(label=REPLY_OUTCOME_LABELS[ReplyOutcome(r["outcome"])]),
+            )
+            entry.total += r["closed"]
+            entry.late += r["late"]
+            entry.by_applicant_category[r["applicant_category"]] = r["closed"]
+        return {"bureau_id": bureau_id, "year": year, "outcomes": by_outcome}
 
     @app.get("/consumers", tags=["operations"])
     async def consumers(request: Request) -> list[dict[str, object]]:

@@ -1,0 +1,240 @@
+"""A request through every path over HTTP, against the real broker and database; reporting
+sees each outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from gongkai_platform.devstack.stack import LocalStack
+
+pytestmark = pytest.mark.e2e
+
+
+class Clerk:
+    """Drives one bureau's requests over HTTP."""
+
+    def __init__(self, stack: LocalStack, client: httpx.AsyncClient) -> None:
+        self.base = stack.url("requests")
+        self.reporting = stack.url("reporting")
+        self.bureau = f"b-{uuid.uuid4().hex[:10]}"
+        self.client = client
+
+    async def register(self, received_on: str = "2026-03-03", **extra: Any) -> str:
+        answer = await self.client.post(
+            f"{self.base}/bureaus/{self.bureau}/requests",
+            json={
+                "channel": "online",
+                "applicant_category": "natural_person",
+                "received_on": received_on,
+                "description": "政府信息公开申请",
+                **extra,
+            },
+        )
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["request_id"])
+
+    async def do(
+        self, request_id: str, action: str, body: dict[str, Any], expect: int = 200
+    ) -> dict[str, Any]:
+        answer = await self.client.post(
+            f"{self.base}/bureaus/{self.bureau}/requests/{request_id}/{action}", json=body
+        )
+        assert answer.status_code == expect, f"{action}: {answer.status_code} {answer.text}"
+        return answer.json()  # type: ignore[no-any-return]
+
+    async def get(self, path: str, **params: Any) -> Any:
+        answer = await self.client.get(f"{self.base}/bureaus/{self.bureau}/{path}", params=params)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    async def outcomes(self, expected_total: int) -> dict[str, Any]:
+        for _ in range(200):
+            answer = await self.client.get(
+                f"{self.reporting}/bureaus/{self.bureau}/request-outcomes", params={"year": 2026}
+            )
+            outcomes: dict[str, Any] = answer.json()["outcomes"]
+            if sum(o["total"] for o in outcomes.values()) >= expected_total:
+                return outcomes
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"reporting shows {outcomes}")
+
+
+@pytest.fixture
+async def clerk(stack: LocalStack) -> Any:
+    async with httpx.AsyncClient(timeout=10) as client:
+        yield Clerk(stack, client)
+
+
+async def test_correction_consultation_extension_fee_and_withdrawal_paths(clerk: Clerk) -> None:
+    # 补正 then restart, then consultation (pause), extension, and a withdrawal at the end.
+    r1 = await clerk.register()
+    after = await clerk.do(
+        r1,
+        "correction-request",
+        {"notified_on": "2026-03-05", "correct_by": "2026-03-20", "items_to_correct": "写明文号"},
+    )
+    assert (after["status"], after["due_on"]) == ("awaiting_correction", None)
+    await clerk.do(
+        r1,
+        "correction-request",
+        {"notified_on": "2026-03-06", "correct_by": "2026-03-20", "items_to_correct": "再次"},
+        expect=409,
+    )
+    after = await clerk.do(r1, "correction", {"on": "2026-03-10"})
+    assert after["due_on"] == "2026-04-08"
+    after = await clerk.do(
+        r1,
+        "consultation",
+        {"started_on": "2026-03-12", "party": "某科技有限公司", "third_party": True},
+    )
+    assert after["status"] == "consulting"
+    after = await clerk.do(r1, "consultation-end", {"on": "2026-03-18"})
+    assert after["due_on"] == "2026-04-14"  # 4 paused working days: 03-13, 16, 17, 18
+    after = await clerk.do(
+        r1,
+        "extension",
+        {"working_days": 20, "approved_by": "办公室主任", "notified_on": "2026-04-01"},
+    )
+    assert after["extension_days"] == 20
+    await clerk.do(
+        r1,
+        "extension",
+        {"working_days": 5, "approved_by": "办公室主任", "notified_on": "2026-04-02"},
+        expect=409,
+    )
+    deadline = await clerk.get(f"requests/{r1}/deadline")
+    kinds = {line["kind"] for line in deadline["derivation"]}
+    assert {"restart", "counted", "paused", "extension", "holiday", "weekend"} <= kinds
+    assert deadline["due_on"] == after["due_on"]
+    await clerk.do(r1, "withdrawal", {"on": "2026-04-20"})
+    await clerk.do(r1, "reply", {"on": "2026-04-21"}, expect=409)
+
+    # 补正 never arrives: 其他处理 1.
+    r2 = await clerk.register()
+    await clerk.do(
+        r2,
+        "correction-request",
+        {"notified_on": "2026-03-05", "correct_by": "2026-03-20", "items_to_correct": "身份证明"},
+    )
+    await clerk.do(r2, "correction-lapse", {"on": "2026-03-19"}, expect=422)
+    await clerk.do(r2, "correction-lapse", {"on": "2026-03-23"})
+
+    # A fee that is paid, and one that lapses: 其他处理 2.
+    r3 = await clerk.register()
+    fee = await clerk.do(
+        r3, "fee-notice", {"scheme": "per_page", "units": 150, "noticed_on": "2026-03-05"}
+    )
+    assert (fee["status"], fee["fee_yuan"]) == ("awaiting_fee", "1700.00")
+    paid = await clerk.do(r3, "fee-payment", {"on": "2026-03-11"})
+    assert paid["due_on"] == "2026-04-07"
+    r4 = await clerk.register()
+    await clerk.do(
+        r4, "fee-notice", {"scheme": "per_page", "units": 40, "noticed_on": "2026-03-05"}
+    )
+    await clerk.do(r4, "fee-lapse", {"on": "2026-04-03"})
+
+    # A reply cannot be sent before review approval.
+    r5 = await clerk.register()
+    draft = await clerk.do(
+        r5,
+        "reply-drafts",
+        {"outcome": "disclosed", "legal_basis": "条例 第三十六条 第二项"},
+        expect=201,
+    )
+    assert draft["status"] == "awaiting_review"
+    await clerk.do(r5, "reply", {"on": "2026-03-20"}, expect=409)
+
+    outcomes = await clerk.outcomes(expected_total=3)
+    assert outcomes["other"]["total"] == 1
+    assert outcomes["other_correction_lapsed"]["total"] == 1
+    assert outcomes["other_fee_lapsed"]["total"] == 1
+    assert outcomes["other_fee_lapsed"]["label"].startswith("2.申请人逾期未按收费通知")
+
+    open_requests = await clerk.get("requests", open="true")
+    assert {r["request_id"] for r in open_requests} == {r3, r5}
+    assert [r["due_on"] for r in open_requests] == sorted(r["due_on"] for r in open_requests)
+    overdue = await clerk.get("requests", overdue="true")
+    assert {r["request_id"] for r in overdue} == {r3, r5}  # due in spring 2026, today is later
+    withdrawn = await clerk.get("requests", outcome="other")
+    assert [r["request_id"] for r in withdrawn] == [r1]
+
+
+async def test_errors_name_the_field_or_the_reason(clerk: Clerk) -> None:
+    r1 = await clerk.register()
+    answer = await clerk.client.post(
+        f"{clerk.base}/bureaus/{clerk.bureau}/requests/{r1}/extension",
+        json={"working_days": 30, "approved_by": "x", "notified_on": "2026-03-10"},
+    )
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["body", "working_days"]
+    unknown = await clerk.client.post(
+        f"{clerk.base}/bureaus/{clerk.bureau}/requests/nope/withdrawal", json={"on": "2026-03-10"}
+    )
+    assert unknown.status_code == 404
+    other_bureau = await clerk.client.get(f"{clerk.base}/bureaus/elsewhere/requests/{r1}")
+    assert other_bureau.status_code == 404
+
+
+async def test_personal_data_is_kept_apart_and_erased_for_good(clerk: Clerk) -> None:
+    person = {"name": "张三", "id_number": "320402199001011234", "phone": "13800000000"}
+    r1 = await clerk.register(applicant=person)
+    r2 = await clerk.register(applicant=person)
+    one = await clerk.get(f"requests/{r1}")
+    two = await clerk.get(f"requests/{r2}")
+    assert one["applicant"]["name"] == "张三"
+    assert one["applicant_ref"] == two["applicant_ref"], "one applicant, one pseudonym"
+    events = await clerk.get(f"requests/{r1}/events")
+    assert "张三" not in str(events) and "320402199001011234" not in str(events)
+
+    erased = await clerk.client.post(
+        f"{clerk.base}/applicants/{one['applicant_ref']}/erasure", json={}
+    )
+    assert erased.status_code == 200, erased.text
+    after = await clerk.get(f"requests/{r1}")
+    assert after["applicant"] == {"erased_or_not_given": True}
+    assert len(after["history"]) == len(one["history"]), "every event stays"
+    again = await clerk.client.post(
+        f"{clerk.base}/applicants/{one['applicant_ref']}/erasure", json={}
+    )
+    assert again.status_code == 422
+
+
+async def test_a_published_calendar_recomputes_open_provisional_deadlines(
+    clerk: Clerk, stack: LocalStack
+) -> None:
+    r1 = await clerk.register(received_on="2026-11-20")
+    extended = await clerk.do(
+        r1,
+        "extension",
+        {"working_days": 20, "approved_by": "办公室主任", "notified_on": "2026-11-25"},
+    )
+    # 40 working days after 2026-11-20: 29 left in 2026, then 2027 (unknown to the calendar
+    # package: Monday to Friday, provisional) 01-01, 01-04..08, 01-11..15.
+    assert (extended["due_on"], extended["due_provisional"]) == ("2027-01-15", True)
+    answer = await clerk.client.post(
+        f"{stack.url('requests')}/calendars",
+        json={"year": 2027, "holidays": ["2027-01-01"], "make_up_workdays": []},
+    )
+    assert answer.status_code == 201, answer.text
+    moved = [c for c in answer.json()["recomputed"] if c["stream_id"].endswith(r1)]
+    assert moved == [
+        {
+            "stream_id": f"request-{clerk.bureau}-{r1}",
+            "previous_due_on": "2027-01-15",
+            "due_on": "2027-01-18",
+            "provisional": False,
+        }
+    ]
+    after = await clerk.get(f"requests/{r1}")
+    assert (after["due_on"], after["due_provisional"]) == ("2027-01-18", False)
+    assert after["history"][-1]["event_type"] == "requests.DeadlineRecomputed"
+    bad = await clerk.client.post(
+        f"{stack.url('requests')}/calendars",
+        json={"year": 2027, "holidays": ["2028-01-01"], "make_up_workdays": []},
+    )
+    assert bad.status_code == 422
