@@ -238,3 +238,42 @@ async def test_a_published_calendar_recomputes_open_provisional_deadlines(
         json={"year": 2027, "holidays": ["2028-01-01"], "make_up_workdays": []},
     )
     assert bad.status_code == 422
+
+
+async def test_reconsideration_and_litigation_cases(clerk: Clerk) -> None:
+    r1 = await clerk.register()
+    base = f"{clerk.base}/bureaus/{clerk.bureau}/cases"
+    filed = await clerk.client.post(
+        base,
+        json={
+            "case_id": "fy-2026-1",
+            "kind": "reconsideration",
+            "filed_on": "2026-04-01",
+            "request_id": r1,
+        },
+    )
+    assert filed.status_code == 201, filed.text
+    again = await clerk.client.post(
+        base, json={"case_id": "fy-2026-1", "kind": "reconsideration", "filed_on": "2026-04-01"}
+    )
+    assert again.status_code == 422
+    lawsuit = await clerk.client.post(
+        base,
+        json={
+            "case_id": "ss-2026-1",
+            "kind": "litigation_after_reconsideration",
+            "filed_on": "2026-06-01",
+            "request_id": r1,
+        },
+    )
+    assert lawsuit.status_code == 201
+    decided = await clerk.client.post(
+        f"{base}/fy-2026-1/decision", json={"decided_on": "2026-05-20", "decision": "驳回"}
+    )
+    assert decided.json()["result"] == "upheld"
+    twice = await clerk.client.post(
+        f"{base}/fy-2026-1/decision", json={"decided_on": "2026-05-21", "decision": "撤销"}
+    )
+    assert twice.status_code == 409
+    pending = await clerk.get("cases", pending_on="2026-12-31")
+    assert [c["case_id"] for c in pending] == ["ss-2026-1"]

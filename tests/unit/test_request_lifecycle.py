@@ -273,3 +273,48 @@ def test_a_published_calendar_moves_a_provisional_deadline() -> None:
         False,
     )
     assert apply(state, moved).recompute(calendar_2027, 2027) == []
+
+
+def test_case_decisions_map_to_table_four_results() -> None:
+    from gongkai_contracts.events import LitigationDecided, ReconsiderationDecided
+    from gongkai_contracts.vocabulary import CaseResult
+    from requests_service.domain.case import Case, CaseKind, file_case
+
+    filed = file_case(
+        "c1",
+        CaseKind.RECONSIDERATION,
+        date(2025, 12, 1),
+        "r1",
+        today=date(2026, 11, 27),
+        existing=[],
+    )
+    case = Case.fold(filed)
+    assert case is not None and case.pending_at(date(2025, 12, 31))
+    [decided] = case.decide(date(2026, 2, 1), "驳回")
+    assert isinstance(decided, ReconsiderationDecided) and decided.result is CaseResult.UPHELD
+    lawsuit = Case.fold(
+        file_case(
+            "c2",
+            CaseKind.LITIGATION_AFTER_RECONSIDERATION,
+            date(2026, 3, 1),
+            None,
+            today=date(2026, 11, 27),
+            existing=[],
+        )
+    )
+    assert lawsuit is not None
+    for decision, result in [
+        ("撤销", CaseResult.CORRECTED),
+        ("确认违法", CaseResult.CORRECTED),
+        ("调解", CaseResult.OTHER),
+        ("终止", CaseResult.OTHER),
+    ]:
+        [event] = lawsuit.decide(date(2026, 4, 1), decision)
+        assert isinstance(event, LitigationDecided) and event.result is result
+    with pytest.raises(DomainError) as unknown:
+        lawsuit.decide(date(2026, 4, 1), "不知道")
+    assert unknown.value.field == "decision"
+    done = Case.fold([*filed, decided])
+    assert done is not None and not done.pending_at(date(2026, 12, 31))
+    with pytest.raises(TransitionError):
+        done.decide(date(2026, 3, 1), "撤销")

@@ -29,10 +29,12 @@ from gongkai_platform.errors import NotFoundError
 from gongkai_platform.http import install_common
 from gongkai_platform.telemetry import setup_telemetry
 
+from .. import cases
 from ..adapters.applicants import ApplicantDetails, ApplicantVault
 from ..adapters.repository import RequestRepository, envelopes_json
 from ..config import Settings
 from ..domain.calendar import YearCalendar
+from ..domain.case import CaseKind
 from ..domain.fees import FeeScheme
 from ..domain.request import RegisterRequest, Status
 from ..domain.request import Request as RequestState
@@ -120,6 +122,25 @@ class DraftBody(Body):
     outcome: ReplyOutcome
     legal_basis: str = Field(min_length=1, max_length=1000)
     summary: str = Field("", max_length=4000)
+
+
+class CaseBody(Body):
+    case_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    kind: CaseKind
+    filed_on: date
+    request_id: str | None = Field(None, max_length=64)
+
+
+class CaseDecisionBody(Body):
+    decided_on: date
+    decision: str = Field(
+        min_length=1,
+        max_length=20,
+        description=(
+            "驳回/维持 → 结果维持; 撤销/变更/确认违法/责令履行 → 结果纠正; "
+            "终止/撤回/调解 → 其他结果"
+        ),
+    )
 
 
 class CalendarBody(Body):
@@ -520,6 +541,36 @@ def create_app(settings: Settings) -> FastAPI:
                 for e in changes
             ],
         }
+
+    @app.post("/bureaus/{bureau_id}/cases", status_code=201)
+    async def post_case(bureau_id: Id, body: CaseBody, actor: Who, repo: Repo) -> dict[str, Any]:
+        """行政复议 or 行政诉讼 (directly, or after reconsideration) about disclosure work."""
+        envelope = await cases.file(
+            repo,
+            bureau_id,
+            body.case_id,
+            body.kind,
+            body.filed_on,
+            body.request_id,
+            actor,
+            today_in_china(),
+        )
+        return {"case_id": body.case_id, "event_id": str(envelope.event_id)}
+
+    @app.post("/bureaus/{bureau_id}/cases/{case_id}/decision")
+    async def decide_case(
+        bureau_id: Id, case_id: Id, body: CaseDecisionBody, actor: Who, repo: Repo
+    ) -> dict[str, Any]:
+        """The decision as written (驳回, 撤销, 终止…) and its table 四 result column."""
+        case = await cases.decide(repo, bureau_id, case_id, body.decided_on, body.decision, actor)
+        return {"case_id": case_id, "result": case.result, "decision": case.decision}
+
+    @app.get("/bureaus/{bureau_id}/cases")
+    async def get_cases(
+        bureau_id: Id, repo: Repo, pending_on: date | None = None
+    ) -> list[dict[str, Any]]:
+        """All cases, or those pending (尚未审结) on a day such as 12-31."""
+        return await cases.list_cases(repo, bureau_id, pending_on)
 
     @app.post("/applicants/{applicant_ref}/erasure")
     async def erase(applicant_ref: Id, actor: Who, repo: Repo, vault: Vault) -> dict[str, Any]:
