@@ -47,7 +47,8 @@ def test_every_service_has_a_dockerfile_and_a_database() -> None:
 def test_topics_are_created_before_consumers_start() -> None:
     services = compose()["services"]
     assert services["topics"]["command"][:2] == ["gongkai", "topics"]
-    for name in ("requests-relay", "reporting-api"):
+    # Relays publish to topics; the APIs of requests, review and reporting consume them.
+    for name in ("requests-relay", "reporting-api", "requests-api", "review-api"):
         assert services[name]["depends_on"]["topics"]["condition"] == (
             "service_completed_successfully"
         )

@@ -1,0 +1,184 @@
+"""Review cases in PostgreSQL: the event stream is the truth; the case row follows it in the
+same transaction, so lists never lag behind a command."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from gongkai_contracts import Envelope, Event
+from gongkai_platform.eventstore import APPEND_LOCK_ID, Metadata, PostgresEventStore
+
+from ..domain.case import ReviewCase, Subject, SubjectDetails
+from ..domain.stages import DEFAULT_STAGES
+
+
+def stream_of(case_id: str) -> str:
+    return f"review-{case_id}"
+
+
+class ReviewRepository:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.store = PostgresEventStore(pool)
+
+    async def history(self, case_id: str, conn: asyncpg.Connection | None = None) -> list[Envelope]:
+        return await self.store.load(stream_of(case_id), conn)
+
+    async def lock_appends(self, conn: asyncpg.Connection) -> None:
+        """Take the append lock now, before any row lock: the event store takes it on append
+        and holds it to commit, so a transaction that locks rows first could deadlock."""
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK_ID)
+
+    async def claim(
+        self,
+        conn: asyncpg.Connection,
+        case_id: str,
+        bureau_id: str,
+        subject: Subject,
+        details: SubjectDetails,
+        opened_at: datetime,
+    ) -> bool:
+        """Reserve the one case of this subject version; False when it exists already."""
+        claimed = await conn.fetchval(
+            """INSERT INTO review_cases (case_id, bureau_id, subject, subject_id, subject_version,
+                   title, document_number, summary, opened_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+               ON CONFLICT (bureau_id, subject, subject_id, subject_version) DO NOTHING
+               RETURNING case_id""",
+            case_id,
+            bureau_id,
+            subject.kind.value,
+            subject.subject_id,
+            subject.version,
+            details.title,
+            details.document_number,
+            details.summary,
+            opened_at,
+        )
+        return claimed is not None
+
+    async def save(
+        self,
+        conn: asyncpg.Connection,
+        case_id: str,
+        expected_version: int,
+        events: Sequence[Event],
+        meta: Metadata,
+        after: ReviewCase,
+    ) -> list[Envelope]:
+        """Append and update the case row; `conn` must be inside a transaction."""
+        envelopes = await self.store.append(
+            stream_of(case_id), expected_version, events, meta, conn=conn
+        )
+        pending = after.pending_referral
+        await conn.execute(
+            """UPDATE review_cases SET state = $2, current_stage = $3, referred_to = $4,
+                   closed_at = $5, version = $6
+               WHERE case_id = $1""",
+            case_id,
+            after.state.value,
+            after.current_stage,
+            pending.referred_to if pending else None,
+            after.closed_at,
+            expected_version + len(events),
+        )
+        return envelopes
+
+    async def details(self, bureau_id: str, case_id: str) -> SubjectDetails | None:
+        row = await self.pool.fetchrow(
+            """SELECT title, document_number, summary FROM review_cases
+               WHERE bureau_id = $1 AND case_id = $2""",
+            bureau_id,
+            case_id,
+        )
+        if row is None:
+            return None
+        return SubjectDetails(row["title"], row["document_number"], row["summary"])
+
+    async def stages(
+        self, bureau_id: str, conn: asyncpg.Connection | None = None
+    ) -> tuple[tuple[str, ...], bool]:
+        """The bureau's stages, and whether they are the default ones (never set)."""
+        stages = await (conn or self.pool).fetchval(
+            "SELECT stages FROM review_stage_settings WHERE bureau_id = $1", bureau_id
+        )
+        if stages is None:
+            return DEFAULT_STAGES, True
+        return tuple(stages), False
+
+    async def set_stages(
+        self, bureau_id: str, stages: Sequence[str], set_by: str, at: datetime
+    ) -> None:
+        await self.pool.execute(
+            """INSERT INTO review_stage_settings (bureau_id, stages, set_at, set_by)
+               VALUES ($1, $2, $3, $4)
+               ON CONFLICT (bureau_id) DO UPDATE
+               SET stages = EXCLUDED.stages, set_at = EXCLUDED.set_at, set_by = EXCLUDED.set_by""",
+            bureau_id,
+            list(stages),
+            at,
+            set_by,
+        )
+
+    async def remember_item(
+        self, conn: asyncpg.Connection, bureau_id: str, item_id: str, details: SubjectDetails
+    ) -> None:
+        await conn.execute(
+            """INSERT INTO catalogue_items (bureau_id, item_id, title, document_number, summary)
+               VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (bureau_id, item_id) DO UPDATE
+               SET title = EXCLUDED.title,
+                   document_number = coalesce(EXCLUDED.document_number,
+                                              catalogue_items.document_number),
+                   summary = EXCLUDED.summary""",
+            bureau_id,
+            item_id,
+            details.title,
+            details.document_number,
+            details.summary,
+        )
+
+    async def item(
+        self, conn: asyncpg.Connection, bureau_id: str, item_id: str
+    ) -> SubjectDetails | None:
+        row = await conn.fetchrow(
+            """SELECT title, document_number, summary FROM catalogue_items
+               WHERE bureau_id = $1 AND item_id = $2""",
+            bureau_id,
+            item_id,
+        )
+        if row is None:
+            return None
+        return SubjectDetails(row["title"], row["document_number"], row["summary"])
+
+    async def summaries(
+        self,
+        bureau_id: str,
+        *,
+        state: str | None,
+        subject: str | None,
+        limit: int,
+        offset: int,
+    ) -> list[dict[str, Any]]:
+        clauses = ["bureau_id = $1"]
+        args: list[object] = [bureau_id]
+        if state:
+            args.append(state)
+            clauses.append(f"state = ${len(args)}")
+        if subject:
+            args.append(subject)
+            clauses.append(f"subject = ${len(args)}")
+        args += [limit, offset]
+        rows = await self.pool.fetch(
+            f"""SELECT case_id, subject, subject_id, subject_version, title, state,
+                       current_stage, referred_to, opened_at, closed_at, version
+                FROM review_cases WHERE {" AND ".join(clauses)}
+                ORDER BY opened_at, case_id
+                LIMIT ${len(args) - 1} OFFSET ${len(args)}""",
+            *args,
+        )
+        return [dict(r) for r in rows]

@@ -1,0 +1,1 @@
+"""Review rules: the review case aggregate, stages and withholding grounds; no I/O."""
