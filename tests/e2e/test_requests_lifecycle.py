@@ -277,3 +277,52 @@ async def test_reconsideration_and_litigation_cases(clerk: Clerk) -> None:
     assert twice.status_code == 409
     pending = await clerk.get("cases", pending_on="2026-12-31")
     assert [c["case_id"] for c in pending] == ["ss-2026-1"]
+
+
+async def test_a_reply_goes_through_three_review_stages_before_it_is_sent(
+    clerk: Clerk, stack: LocalStack
+) -> None:
+    r1 = await clerk.register()
+    draft = await clerk.do(
+        r1,
+        "reply-drafts",
+        {"outcome": "partially_disclosed", "legal_basis": "条例 第三十七条"},
+        expect=201,
+    )
+    reviews = f"{stack.url('review')}/bureaus/{clerk.bureau}/reviews"
+    case: dict[str, Any] = {}
+    for _ in range(200):  # the review service opens the case from the ReplyDrafted event
+        found = (await clerk.client.get(reviews, params={"state": "open"})).json()
+        matching = [c for c in found if c["subject_id"] == draft["draft_id"]]
+        if matching:
+            case = matching[0]
+            break
+        await asyncio.sleep(0.05)
+    assert case, "no review case opened for the reply draft"
+    for stage, reviewer in [
+        ("初审", "业务处室 张三"),
+        ("复审", "办公室 李四"),
+        ("终审", "分管领导 王五"),
+    ]:
+        answer = await clerk.client.post(
+            f"{reviews}/{case['case_id']}/stage-completions",
+            json={"stage": stage, "reviewer": reviewer, "opinion": "同意"},
+        )
+        assert answer.status_code == 200, answer.text
+        if stage != "终审":
+            await clerk.do(r1, "reply", {"on": "2026-03-20"}, expect=409)
+    for _ in range(200):  # requests records the approval from review.ReviewApproved
+        state = await clerk.get(f"requests/{r1}")
+        if state["status"] == "approved":
+            break
+        await asyncio.sleep(0.05)
+    assert state["status"] == "approved"
+    sent = await clerk.do(r1, "reply", {"on": "2026-03-20"})
+    assert (sent["status"], sent["outcome"]) == ("replied", "partially_disclosed")
+    outcomes = await clerk.outcomes(expected_total=1)
+    assert outcomes["partially_disclosed"]["total"] == 1
+    assert outcomes["partially_disclosed"]["late"] == 0
+    record = await clerk.client.get(
+        f"{reviews}/{case['case_id']}/record", params={"format": "html"}
+    )
+    assert record.status_code == 200 and "分管领导 王五" in record.text
