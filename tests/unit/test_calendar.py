@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 import chinese_calendar  # type: ignore[import-untyped]
 import pytest
 
-from requests_service.domain.calendar import DayKind, WorkingCalendar, YearCalendar
+from gongkai_platform.calendar import DayKind, WorkingCalendar, YearCalendar
 
 CALENDAR = WorkingCalendar()
 

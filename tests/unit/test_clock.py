@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from requests_service.domain.calendar import WorkingCalendar, YearCalendar
+from gongkai_platform.calendar import WorkingCalendar, YearCalendar
 from requests_service.domain.clock import (
     REGIME_2007,
     REGIME_2019,

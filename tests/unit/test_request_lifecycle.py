@@ -20,8 +20,8 @@ from gongkai_contracts.events import (
     ReplySent,
 )
 from gongkai_contracts.vocabulary import ApplicantCategory, Channel, ReplyOutcome
+from gongkai_platform.calendar import WorkingCalendar, YearCalendar
 from gongkai_platform.errors import DomainError, TransitionError
-from requests_service.domain.calendar import WorkingCalendar, YearCalendar
 from requests_service.domain.fees import FeeScheme
 from requests_service.domain.request import RegisterRequest, Request, Status, apply, register
 

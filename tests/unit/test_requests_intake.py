@@ -8,8 +8,8 @@ import pytest
 
 from gongkai_contracts.events import RequestReceived
 from gongkai_contracts.vocabulary import ApplicantCategory, Channel
+from gongkai_platform.calendar import WorkingCalendar
 from gongkai_platform.errors import DomainError
-from requests_service.domain.calendar import WorkingCalendar
 from requests_service.domain.request import RegisterRequest, register
 
 TODAY = date(2026, 11, 27)

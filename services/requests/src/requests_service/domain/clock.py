@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from requests_service.domain.calendar import DayKind, WorkingCalendar
+from gongkai_platform.calendar import DayKind, WorkingCalendar
 
 _ONE_DAY = timedelta(days=1)
 _WEEKDAYS_ZH = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
