@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from gongkai_contracts import chain_hash
+from gongkai_contracts import GENESIS_HASH, Envelope, chain_hash
 from gongkai_contracts.topics import dlq_topic
 from gongkai_platform.consumer import ConsumerRunner, Delivered
 from gongkai_platform.db import create_pool, migrate
@@ -153,3 +153,57 @@ async def _eq(value: Awaitable[int], expected: int) -> bool:
 
 async def _ge(value: int, expected: int) -> bool:
     return value >= expected
+
+
+async def test_chain_verification_refuses_a_forged_event_and_keeps_the_real_chain(
+    fresh_database: Callable[..., Awaitable[str]],
+    kafka_bootstrap: str,
+    kafka_topic_factory: Callable[..., Awaitable[str]],
+) -> None:
+    dsn = await fresh_database()
+    await migrate(dsn)
+    pool = await create_pool(dsn)
+    await pool.execute("CREATE TABLE applied (event_id uuid PRIMARY KEY)")
+    store = PostgresEventStore(pool)
+    topic = await kafka_topic_factory()
+    await create_topics(kafka_bootstrap, [TopicSpec(dlq_topic(topic), 1)])
+    producer = make_producer(kafka_bootstrap)
+    await producer.start()
+    relay = Relay(pool, producer, topic)
+    bureau = unique("b")
+    [first] = await store.append(unique("request"), 0, [received()], meta(bureau))
+    await relay.publish_once()
+    # A forger writes a well-formed, self-consistent event that does not continue the chain.
+    forged = Envelope.seal(
+        received(),
+        bureau_id=bureau,
+        stream_id=unique("request"),
+        stream_version=1,
+        occurred_at=first.occurred_at,
+        actor=first.actor,
+        correlation_id=first.correlation_id,
+        causation_id=None,
+        prev_hash=GENESIS_HASH,
+    )
+    raw = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await raw.start()
+    await raw.send_and_wait(topic, forged.to_json(), key=bureau.encode())
+    await raw.stop()
+    await store.append(unique("request"), 0, [received()], meta(bureau))  # the real next one
+    await relay.publish_once()
+
+    runner = ConsumerRunner(pool, Recorder(), [topic], kafka_bootstrap, verify_chain=True)
+    stop = asyncio.Event()
+    await runner.start()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        await wait_for(lambda: _eq(pool.fetchval("SELECT count(*) FROM applied"), 2))
+        [dead] = await read_dlq(kafka_bootstrap, dlq_topic(topic), 1)
+        assert dead["dlq_reason"].startswith("hash chain broken")
+        assert not await pool.fetchval("SELECT 1 FROM applied WHERE event_id = $1", forged.event_id)
+    finally:
+        stop.set()
+        await task
+        await runner.stop()
+        await producer.stop()
+        await pool.close()

@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
-from gongkai_contracts import ContractError, Envelope
+from gongkai_contracts import GENESIS_HASH, ContractError, Envelope
 from gongkai_contracts.topics import HEADER_DLQ_REASON, HEADER_DLQ_SOURCE, dlq_topic
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,8 @@ class Delivered:
     partition: int
     offset: int
     headers: dict[str, str]
+    raw: bytes = b""
+    key: bytes | None = None
 
 
 class Handler(Protocol):
@@ -64,12 +66,16 @@ class ConsumerRunner:
         bootstrap_servers: str,
         *,
         max_records: int = 2000,
+        verify_chain: bool = False,
     ) -> None:
         self._pool = pool
         self._handler = handler
         self._topics = list(topics)
         self._bootstrap = bootstrap_servers
         self._max_records = max_records
+        # Refuse events that do not continue their producer's hash chain for the bureau:
+        # for reactions that act on another service's decisions (the review gate).
+        self._verify_chain = verify_chain
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
         self.applied = 0
@@ -167,12 +173,17 @@ class ConsumerRunner:
         )
         last = {r["stream_id"]: r["last_version"] for r in rows}
         fresh: list[Delivered] = []
+        seen = dict(last)
         for d in batch:
             env = d.envelope
-            if env.stream_version <= last.get(env.stream_id, 0):
+            if env.stream_version <= seen.get(env.stream_id, 0):
                 continue
-            last[env.stream_id] = env.stream_version
+            seen[env.stream_id] = env.stream_version
             fresh.append(d)
+        if self._verify_chain:
+            fresh = await self._continuing_chains(conn, fresh)
+        for d in fresh:
+            last[d.envelope.stream_id] = d.envelope.stream_version
         touched = {d.envelope.stream_id for d in fresh}
         if touched:
             await conn.execute(
@@ -186,25 +197,73 @@ class ConsumerRunner:
             )
         return fresh
 
-    async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
-        assert self._dlq is not None
-        log.warning(
-            "%s: %s[%d]@%d to DLQ: %s",
+    async def _continuing_chains(
+        self, conn: asyncpg.Connection, batch: Sequence[Delivered]
+    ) -> list[Delivered]:
+        """Keep the events whose prev_hash is the last hash seen from the same producer topic
+        and bureau (GENESIS_HASH for the first); dead-letter the others."""
+        if not batch:
+            return []
+        topic = batch[0].topic
+        rows = await conn.fetch(
+            """SELECT bureau_id, hash FROM consumer_chain_heads
+               WHERE consumer = $1 AND topic = $2 AND bureau_id = ANY($3::text[]) FOR UPDATE""",
             self.name,
-            record.topic,
-            record.partition,
-            record.offset,
-            reason,
+            topic,
+            sorted({d.envelope.bureau_id for d in batch}),
         )
-        source = f"{record.topic}/{record.partition}/{record.offset}"
+        heads = {r["bureau_id"]: r["hash"] for r in rows}
+        kept: list[Delivered] = []
+        for d in batch:
+            env = d.envelope
+            head = heads.get(env.bureau_id, GENESIS_HASH)
+            if env.prev_hash != head:
+                await self._dead_letter_delivered(
+                    d,
+                    f"hash chain broken: prev_hash {env.prev_hash[:12]}… does not continue "
+                    f"{head[:12]}… of bureau {env.bureau_id}",
+                )
+                continue
+            heads[env.bureau_id] = env.hash
+            kept.append(d)
+        touched = sorted({d.envelope.bureau_id for d in kept})
+        if touched:
+            await conn.execute(
+                """INSERT INTO consumer_chain_heads (consumer, topic, bureau_id, hash)
+                   SELECT $1, $2, b, h FROM unnest($3::text[], $4::text[]) AS t(b, h)
+                   ON CONFLICT (consumer, topic, bureau_id) DO UPDATE SET hash = EXCLUDED.hash""",
+                self.name,
+                topic,
+                touched,
+                [heads[b] for b in touched],
+            )
+        return kept
+
+    async def _dead_letter_delivered(self, d: Delivered, reason: str) -> None:
+        await self._send_dead_letter(d.topic, d.partition, d.offset, d.raw, d.key, reason)
+
+    async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+        await self._send_dead_letter(
+            record.topic, record.partition, record.offset, record.value, record.key, reason
+        )
+
+    async def _send_dead_letter(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        value: bytes | None,
+        key: bytes | None,
+        reason: str,
+    ) -> None:
+        assert self._dlq is not None
+        log.warning("%s: %s[%d]@%d to DLQ: %s", self.name, topic, partition, offset, reason)
         headers = [
             (HEADER_DLQ_REASON, reason.encode()[:1000]),
-            (HEADER_DLQ_SOURCE, source.encode()),
+            (HEADER_DLQ_SOURCE, f"{topic}/{partition}/{offset}".encode()),
             ("dlq_consumer", self.name.encode()),
         ]
-        await self._dlq.send_and_wait(
-            dlq_topic(record.topic), value=record.value, key=record.key, headers=headers
-        )
+        await self._dlq.send_and_wait(dlq_topic(topic), value=value, key=key, headers=headers)
         self.dead_lettered += 1
 
 
@@ -214,4 +273,6 @@ def _decode(record: ConsumerRecord) -> Delivered:
     envelope = Envelope.from_json(record.value)
     envelope.payload()  # validates the data against its event type, upcast if older
     headers = {k: v.decode(errors="replace") for k, v in (record.headers or [])}
-    return Delivered(envelope, record.topic, record.partition, record.offset, headers)
+    return Delivered(
+        envelope, record.topic, record.partition, record.offset, headers, record.value, record.key
+    )
