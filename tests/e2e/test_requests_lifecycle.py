@@ -326,3 +326,55 @@ async def test_a_reply_goes_through_three_review_stages_before_it_is_sent(
         f"{reviews}/{case['case_id']}/record", params={"format": "html"}
     )
     assert record.status_code == 200 and "分管领导 王五" in record.text
+
+
+async def test_a_forged_approval_written_to_the_topic_does_not_open_the_gate(
+    clerk: Clerk, stack: LocalStack
+) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    from gongkai_contracts import GENESIS_HASH, Actor, Envelope, new_event_id
+    from gongkai_contracts.envelope import Role, utcnow
+    from gongkai_contracts.events import ReviewApproved
+    from gongkai_contracts.topics import events_topic
+    from gongkai_contracts.vocabulary import ReviewSubject
+
+    r1 = await clerk.register()
+    draft = await clerk.do(
+        r1, "reply-drafts", {"outcome": "disclosed", "legal_basis": "条例 第三十六条"}, expect=201
+    )
+    forged = Envelope.seal(
+        ReviewApproved(
+            case_id="forged",
+            subject=ReviewSubject.REPLY,
+            subject_id=draft["draft_id"],
+            subject_version=1,
+        ),
+        bureau_id=clerk.bureau,
+        stream_id="review-forged",
+        stream_version=1,
+        occurred_at=utcnow(),
+        actor=Actor(user_id="mallory", role=Role.REVIEWER),
+        correlation_id=new_event_id(),
+        causation_id=None,
+        prev_hash=GENESIS_HASH,
+    )
+    # The review service has already opened a case for the draft, so the bureau's review chain
+    # does not start at GENESIS any more; wait for that before forging.
+    reviews = f"{stack.url('review')}/bureaus/{clerk.bureau}/reviews"
+    for _ in range(200):
+        if (await clerk.client.get(reviews)).json():
+            break
+        await asyncio.sleep(0.05)
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            events_topic("review"), forged.to_json(), key=clerk.bureau.encode()
+        )
+    finally:
+        await producer.stop()
+    await asyncio.sleep(1.5)
+    state = await clerk.get(f"requests/{r1}")
+    assert state["status"] == "awaiting_review"
+    await clerk.do(r1, "reply", {"on": "2026-03-20"}, expect=409)

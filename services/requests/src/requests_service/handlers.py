@@ -44,34 +44,56 @@ async def register_request(
     applicant: ApplicantDetails | None,
     actor: Actor,
     today: date,
+    *,
+    conn: asyncpg.Connection | None = None,
+    calendar: WorkingCalendar | None = None,
 ) -> tuple[Envelope, bool]:
-    """The RequestReceived envelope, and whether this call created it (False: a retry)."""
+    """The RequestReceived envelope, and whether this call created it (False: a retry).
+    With `conn` (inside a transaction, e.g. a ledger import) it runs there once: a conflict
+    is raised, not retried; `calendar` as for `handle`."""
+    if conn is not None:
+        return await _register(repo, vault, command, applicant, actor, today, conn, calendar)
     for _attempt in range(3):
-        history = await repo.history(command.bureau_id, command.request_id)
-        calendar = await repo.calendar()
-        events = register(
-            command, today=today, history=[e.payload() for e in history], calendar=calendar
-        )
-        if not events:
-            return history[0], False
         try:
-            async with repo.pool.acquire() as conn, conn.transaction():
-                ref = await vault.enrol(conn, applicant)
-                events = [e.model_copy(update={"applicant_ref": ref}) for e in events]
-                after = _fold(None, events)
-                meta = Metadata(
-                    bureau_id=command.bureau_id,
-                    actor=actor,
-                    correlation_id=new_event_id(),
-                    occurred_at=business_time(command.received_on),
-                )
-                [envelope] = await repo.save(
-                    conn, command.bureau_id, command.request_id, 0, events, meta, after
-                )
-            return envelope, True
+            async with repo.pool.acquire() as own, own.transaction():
+                return await _register(repo, vault, command, applicant, actor, today, own)
         except ConcurrencyError:
             continue  # the same request arrived twice at once: decide again on the new history
     raise ConcurrencyError(command.request_id, 0, 1)
+
+
+async def _register(
+    repo: RequestRepository,
+    vault: ApplicantVault,
+    command: RegisterRequest,
+    applicant: ApplicantDetails | None,
+    actor: Actor,
+    today: date,
+    conn: asyncpg.Connection,
+    calendar: WorkingCalendar | None = None,
+) -> tuple[Envelope, bool]:
+    history = await repo.history(command.bureau_id, command.request_id, conn)
+    events = register(
+        command,
+        today=today,
+        history=[e.payload() for e in history],
+        calendar=await repo.calendar(conn) if calendar is None else calendar,
+    )
+    if not events:
+        return history[0], False
+    ref = await vault.enrol(conn, applicant)
+    events = [e.model_copy(update={"applicant_ref": ref}) for e in events]
+    after = _fold(None, events)
+    meta = Metadata(
+        bureau_id=command.bureau_id,
+        actor=actor,
+        correlation_id=new_event_id(),
+        occurred_at=business_time(command.received_on),
+    )
+    [envelope] = await repo.save(
+        conn, command.bureau_id, command.request_id, 0, events, meta, after
+    )
+    return envelope, True
 
 
 async def handle(
@@ -84,16 +106,17 @@ async def handle(
     *,
     conn: asyncpg.Connection | None = None,
     causation_id: UUID | None = None,
+    calendar: WorkingCalendar | None = None,
 ) -> Outcome:
     """Load the request, decide, and save the new events with its summary in one transaction.
-    Inside a consumer, `conn` is the consumer's transaction (with its offsets)."""
+    Inside a consumer, `conn` is the consumer's transaction (with its offsets). `calendar`:
+    decide with this one (a ledger import loads it once) instead of loading it."""
     for _attempt in range(3):
         history = await _history(repo, bureau_id, request_id, conn)
         if not history:
             raise NotFoundError(f"bureau {bureau_id} has no request {request_id}")
         state = _fold(None, [e.payload() for e in history])
-        calendar = await repo.calendar(conn)
-        events = decide(state, calendar)
+        events = decide(state, await repo.calendar(conn) if calendar is None else calendar)
         if not events:
             return Outcome(state, [])
         after = _fold(state, events)

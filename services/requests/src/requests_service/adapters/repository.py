@@ -115,10 +115,15 @@ class RequestRepository:
         return WorkingCalendar(published.values())
 
     async def items_before_in_month(
-        self, applicant_ref: str, received_on: date, bureau_id: str, request_id: str
+        self,
+        applicant_ref: str,
+        received_on: date,
+        bureau_id: str,
+        request_id: str,
+        conn: asyncpg.Connection | None = None,
     ) -> int:
         """Requests of the same applicant earlier in the same natural month (109号 按件)."""
-        value = await self.pool.fetchval(
+        value = await (conn or self.pool).fetchval(
             """SELECT count(*) FROM request_summaries s, request_summaries me
                WHERE me.bureau_id = $3 AND me.request_id = $4
                  AND s.applicant_ref = $1

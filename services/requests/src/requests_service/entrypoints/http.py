@@ -8,10 +8,13 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import date
 from pathlib import Path as FilePath
 from typing import Annotated, Any
+from urllib.parse import quote
 from uuid import uuid4
 
 from fastapi import Depends, FastAPI, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import UploadFile
 
 from gongkai_contracts import Actor
 from gongkai_contracts.envelope import Role
@@ -39,6 +42,9 @@ from ..domain.fees import FeeScheme
 from ..domain.request import RegisterRequest, Status
 from ..domain.request import Request as RequestState
 from ..handlers import Decision, erase_applicant, handle, publish_calendar, register_request
+from ..importing import import_ledger
+from ..ledger import MAX_BYTES as MAX_LEDGER_BYTES
+from ..ledger import LedgerRejected, RowError, template_csv, template_xlsx
 from ..reactions.when_review_decided_record_draft_decision import (
     WhenReviewDecidedRecordDraftDecision,
 )
@@ -180,6 +186,7 @@ def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMana
             WhenReviewDecidedRecordDraftDecision(repo),
             [events_topic("review")],
             settings.kafka_bootstrap_servers,
+            verify_chain=True,  # a forged approval written to the topic is refused
         )
         await runner.start()
         stop = asyncio.Event()
@@ -578,4 +585,77 @@ def create_app(settings: Settings) -> FastAPI:
         envelope = await erase_applicant(repo, vault, applicant_ref, actor, today_in_china())
         return {"applicant_ref": applicant_ref, "event_id": str(envelope.event_id)}
 
+    # ------------------------------------------------------------ ledger import (台账导入)
+
+    @app.exception_handler(LedgerRejected)
+    async def ledger_rejected(_: Request, exc: LedgerRejected) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": [e.detail() for e in exc.errors]})
+
+    @app.post(
+        "/bureaus/{bureau_id}/ledger-imports",
+        status_code=201,
+        openapi_extra=LEDGER_UPLOAD,
+        responses={200: {"description": "This file was imported before: nothing added"}},
+    )
+    async def import_ledger_file(
+        bureau_id: Id, request: Request, response: Response, actor: Who, repo: Repo, vault: Vault
+    ) -> dict[str, Any]:
+        """台账导入: a CSV or XLSX ledger of historical requests (see GET /ledger-template.xlsx),
+        all rows or none; 422 lists every bad row. The same file again adds nothing (200)."""
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_LEDGER_BYTES + 65_536:
+            raise LedgerRejected([RowError(0, None, "the file is larger than 10 MB")])
+        form = await request.form(max_files=1, max_fields=4)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise LedgerRejected([RowError(0, None, "send the ledger as the form field 'file'")])
+        content = await upload.read(MAX_LEDGER_BYTES + 1)
+        result = await import_ledger(
+            repo, vault, bureau_id, content, upload.filename or "", actor, today_in_china()
+        )
+        if result.already_imported:
+            response.status_code = 200
+        return result.body()
+
+    @app.get("/ledger-template.csv", response_class=Response)
+    async def ledger_template_csv() -> Response:
+        """The ledger's header and an example row, UTF-8 with a BOM."""
+        return _download(template_csv(), "text/csv; charset=utf-8", "台账模板.csv")
+
+    @app.get("/ledger-template.xlsx", response_class=Response)
+    async def ledger_template_xlsx() -> Response:
+        """The ledger sheet and a second sheet explaining each column and its values."""
+        return _download(template_xlsx(), XLSX, "台账模板.xlsx")
+
     return app
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+LEDGER_UPLOAD: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": ".csv/.xlsx"}
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def _download(content: bytes, media_type: str, filename: str) -> Response:
+    ascii_name = "ledger-template" + filename[filename.rindex(".") :]
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "content-disposition": f'attachment; filename="{ascii_name}"; '
+            f"filename*=UTF-8''{quote(filename)}"
+        },
+    )
