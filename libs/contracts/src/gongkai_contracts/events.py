@@ -2,7 +2,7 @@
 
 from datetime import date
 from decimal import Decimal
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -21,6 +21,23 @@ NonEmpty = Field(min_length=1)
 
 # ---------------------------------------------------------------- catalogue
 
+# 有效性 of a catalogue entry: 有效, 失效 (lapsed at the end of its term), 废止 (repealed; only
+# ever set by ItemRepealed, which records the date table 二 counts).
+ItemValidity = Literal["valid", "expired", "repealed"]
+
+# 条例 第二十三条: 政府公报、政府网站或者其他互联网政务媒体、新闻发布会以及报刊、广播、电视.
+PublicationChannel = Literal[
+    "government_website",
+    "government_gazette",
+    "other_online_media",
+    "press_conference",
+    "newspaper",
+    "radio",
+    "television",
+]
+
+FeeYuan = Field(None, ge=0, decimal_places=2)
+
 
 class BureauRegistered(Event):
     """A bureau (行政机关) joined Gongkai."""
@@ -33,10 +50,21 @@ class BureauRegistered(Event):
 
 
 class BureauProfileUpdated(Event):
+    """The bureau's profile as it now stands (every field, not only the changed ones)."""
+
     event_type: ClassVar[str] = "catalogue.BureauProfileUpdated"
     name: str = NonEmpty
+    organisation_code: str = NonEmpty
     region: str
     parent_id: str | None = None
+
+
+class IndexPatternSet(Event):
+    """How the bureau's index numbers (索引号) are written from now on, e.g.
+    `{org_code}/{year}-{seq:05d}`; numbers already given keep their form."""
+
+    event_type: ClassVar[str] = "catalogue.IndexPatternSet"
+    pattern: str = NonEmpty
 
 
 class ItemDrafted(Event):
@@ -54,6 +82,8 @@ class ItemDrafted(Event):
     attribute: DisclosureAttribute
     scope: str | None = None  # 公开范围
     category: ItemCategory
+    validity: ItemValidity = "valid"  # 有效性
+    fee_amount_yuan: Decimal | None = FeeYuan  # 行政事业性收费 only: 收费金额 in 元
 
 
 class ItemSubmittedForReview(Event):
@@ -62,23 +92,63 @@ class ItemSubmittedForReview(Event):
     item_version: int = Field(ge=1)
 
 
+class ItemApproved(Event):
+    """Confidentiality review approved this item version (caused by review.ReviewApproved):
+    only an approved version can be published (先审查后公开)."""
+
+    event_type: ClassVar[str] = "catalogue.ItemApproved"
+    item_id: str
+    item_version: int = Field(ge=1)
+    review_case_id: str = NonEmpty
+
+
+class ItemRejected(Event):
+    """Review rejected this item version (caused by review.ReviewRejected): back to draft."""
+
+    event_type: ClassVar[str] = "catalogue.ItemRejected"
+    item_id: str
+    item_version: int = Field(ge=1)
+    review_case_id: str = NonEmpty
+    reasons: str = NonEmpty
+
+
 class ItemPublished(Event):
+    """An approved version entered the public catalogue. A revised version keeps the index
+    number of the first publication (`first_publication` False)."""
+
     event_type: ClassVar[str] = "catalogue.ItemPublished"
     item_id: str
     item_version: int = Field(ge=1)
-    index_number: str  # 索引号
+    index_number: str = NonEmpty  # 索引号
     category: ItemCategory
     published_on: date
-    channels: tuple[str, ...] = ()
-    late: bool = False  # 条例 第二十六条: more than 20 working days after forming
+    channels: tuple[PublicationChannel, ...] = Field(min_length=1)
+    first_publication: bool = True  # table 二 本年制发 counts first publications only
+    due_on: date  # 条例 第二十六条: the 20th working day after forming (or changing)
+    late: bool = False  # published after due_on
+    fee_amount_yuan: Decimal | None = FeeYuan  # 行政事业性收费: the amount in 元
 
 
 class ItemRevised(Event):
+    """A new version of the item: the whole catalogue entry as it now reads. `changed_on` is
+    the day the information changed (变更), from which a published item's revision is due."""
+
     event_type: ClassVar[str] = "catalogue.ItemRevised"
     item_id: str
     item_version: int = Field(ge=1)
     title: str = NonEmpty
     summary: str
+    formed_on: date
+    document_number: str | None = None
+    issuing_body: str = NonEmpty
+    topic: str | None = None
+    form_category: str | None = None
+    attribute: DisclosureAttribute
+    scope: str | None = None
+    category: ItemCategory
+    validity: ItemValidity = "valid"
+    fee_amount_yuan: Decimal | None = FeeYuan
+    changed_on: date
 
 
 class ItemRepealed(Event):
@@ -91,21 +161,29 @@ class ItemRepealed(Event):
 
 
 class ItemWithdrawn(Event):
+    """Published in error: taken out of the public catalogue; its index number is not reused."""
+
     event_type: ClassVar[str] = "catalogue.ItemWithdrawn"
     item_id: str
     reason: str = NonEmpty
+    withdrawn_on: date
+    category: ItemCategory
 
 
 class GuideUpdated(Event):
-    """The bureau's disclosure guide (公开指南)."""
+    """The bureau's disclosure guide (公开指南, 条例 第十二条), as it now reads."""
 
     event_type: ClassVar[str] = "catalogue.GuideUpdated"
+    categories: tuple[str, ...] = ()  # 政府信息的分类
+    arrangement: str = ""  # 编排体系
+    how_to_apply: str = ""  # 获取方式: where published, and how to apply (依申请公开)
     office_name: str
     address: str
     hours: str
     phone: str
     fax: str | None = None
     email: str | None = None
+    website: str | None = None  # 互联网联系方式
 
 
 # ---------------------------------------------------------------- requests
@@ -240,6 +318,9 @@ class ReplyDrafted(Event):
     outcome: ReplyOutcome
     legal_basis: str = NonEmpty
     summary: str = ""
+    # Set for a historical reply imported from a ledger: its review happened before Gongkai,
+    # so the review service opens no case for it.
+    reviewed_elsewhere: str | None = None
 
 
 class ReplyDraftApproved(Event):

@@ -50,6 +50,7 @@ DERIVED = frozenset(
         "applicant_ref",
         "draft_id",
         "review_case_id",
+        "reviewed_elsewhere",
         "summary",
         "regime",
         "due_on",

@@ -997,7 +997,7 @@ def _ending_steps(row: LedgerRow, bureau_id: str, file_sha256: str) -> list[Step
             on,
             "答复日期",
             (
-                lambda s, c, _: s.draft_reply(draft, outcome, basis, ""),
+                lambda s, c, _: s.draft_reply(draft, outcome, basis, "", reviewed_elsewhere=case),
                 lambda s, c, _: s.approve_draft(draft, case),
                 lambda s, c, _: s.send_reply(on),
             ),

@@ -313,7 +313,12 @@ class Request:
         return [FeeLapsed(request_id=self.request_id, lapsed_on=lapsed_on)]
 
     def draft_reply(
-        self, draft_id: str, outcome: ReplyOutcome, legal_basis: str, summary: str
+        self,
+        draft_id: str,
+        outcome: ReplyOutcome,
+        legal_basis: str,
+        summary: str,
+        reviewed_elsewhere: str | None = None,
     ) -> list[Event]:
         self._open("draft a reply")
         if outcome in LAPSE_OUTCOMES:
@@ -333,6 +338,7 @@ class Request:
                 outcome=outcome,
                 legal_basis=legal_basis.strip(),
                 summary=summary,
+                reviewed_elsewhere=reviewed_elsewhere,
             )
         ]
 

@@ -48,6 +48,8 @@ class WhenSubmittedForReviewOpenCase:
                     details = SubjectDetails(event.title, None, event.summary)
                     await self._repo.remember_item(conn, envelope.bureau_id, event.item_id, details)
                     continue
+                case ReplyDrafted() if event.reviewed_elsewhere:
+                    continue  # a historical reply from a ledger, reviewed before Gongkai
                 case ReplyDrafted():
                     subject = Subject(ReviewSubject.REPLY, event.draft_id, 1)
                     details = reply_details(event)
