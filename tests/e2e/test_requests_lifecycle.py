@@ -155,6 +155,14 @@ async def test_correction_consultation_extension_fee_and_withdrawal_paths(clerk:
     assert outcomes["other_fee_lapsed"]["total"] == 1
     assert outcomes["other_fee_lapsed"]["label"].startswith("2.申请人逾期未按收费通知")
 
+    fees = (
+        await clerk.client.get(
+            f"{clerk.reporting}/bureaus/{clerk.bureau}/fees", params={"year": 2026}
+        )
+    ).json()
+    assert fees["paid_yuan"] == "1700.00"  # r3 paid; r4's notice lapsed
+    assert [(m["month"], m["noticed"], m["paid"]) for m in fees["months"]] == [(3, 2, 1)]
+
     open_requests = await clerk.get("requests", open="true")
     assert {r["request_id"] for r in open_requests} == {r3, r5}
     assert [r["due_on"] for r in open_requests] == sorted(r["due_on"] for r in open_requests)

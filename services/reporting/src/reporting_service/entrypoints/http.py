@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Path, Query, Request
@@ -94,6 +95,27 @@ def create_app(settings: Settings) -> FastAPI:
             entry.late += r["late"]
             entry.by_applicant_category[r["applicant_category"]] = r["closed"]
         return {"bureau_id": bureau_id, "year": year, "outcomes": by_outcome}
+
+    @app.get("/bureaus/{bureau_id}/fees")
+    async def fees(
+        request: Request,
+        bureau_id: BureauId,
+        year: Annotated[int, Query(ge=2008, le=2100)],
+    ) -> dict[str, Any]:
+        """信息处理费 noticed and paid, by month and for the year (元)."""
+        rows = await request.app.state.pool.fetch(
+            "SELECT month, noticed, noticed_yuan::text, paid, paid_yuan::text FROM fees_monthly "
+            "WHERE bureau_id = $1 AND year = $2 ORDER BY month",
+            bureau_id,
+            year,
+        )
+        months = [dict(r) for r in rows]
+        return {
+            "bureau_id": bureau_id,
+            "year": year,
+            "months": months,
+            "paid_yuan": str(sum((Decimal(m["paid_yuan"]) for m in months), Decimal("0.00"))),
+        }
 
     @app.get("/consumers", tags=["operations"])
     async def consumers(request: Request) -> list[dict[str, object]]:

@@ -1,16 +1,19 @@
-"""Closed requests per bureau, month, outcome (table 三 row) and applicant category."""
+"""Closed requests per bureau, month, outcome (table 三 row) and applicant category; fees."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal
 
 import asyncpg
 
 from gongkai_contracts.events import (
     CorrectionLapsed,
     FeeLapsed,
+    FeeNoticed,
+    FeePaid,
     ReplySent,
     RequestReceived,
     RequestWithdrawn,
@@ -26,6 +29,7 @@ class RequestOutcomesProjection:
 
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:
         received: list[tuple[str, str, str, date]] = []
+        fees: list[tuple[str, date, int, Decimal, int, Decimal]] = []
         closed: list[tuple[str, str, date, ReplyOutcome, bool]] = []
         for delivered in batch:
             bureau = delivered.envelope.bureau_id
@@ -50,6 +54,10 @@ class RequestOutcomesProjection:
                     closed.append(
                         (bureau, e.request_id, e.lapsed_on, ReplyOutcome.OTHER_FEE_LAPSED, False)
                     )
+                case FeeNoticed() as e:
+                    fees.append((bureau, e.noticed_on, 1, e.amount_yuan, 0, Decimal(0)))
+                case FeePaid() as e:
+                    fees.append((bureau, e.paid_on, 0, Decimal(0), 1, e.amount_yuan))
                 case RequestWithdrawn() as e:
                     closed.append((bureau, e.request_id, e.withdrawn_on, ReplyOutcome.OTHER, False))
         if received:
@@ -57,6 +65,17 @@ class RequestOutcomesProjection:
                 """INSERT INTO request_facts (bureau_id, request_id, applicant_category,
                        received_on) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING""",
                 received,
+            )
+        if fees:
+            await conn.executemany(
+                """INSERT INTO fees_monthly (bureau_id, year, month, noticed, noticed_yuan, paid,
+                       paid_yuan) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                   ON CONFLICT (bureau_id, year, month) DO UPDATE SET
+                       noticed = fees_monthly.noticed + EXCLUDED.noticed,
+                       noticed_yuan = fees_monthly.noticed_yuan + EXCLUDED.noticed_yuan,
+                       paid = fees_monthly.paid + EXCLUDED.paid,
+                       paid_yuan = fees_monthly.paid_yuan + EXCLUDED.paid_yuan""",
+                [(b, d.year, d.month, n, ny, p, py) for b, d, n, ny, p, py in fees],
             )
         if not closed:
             return

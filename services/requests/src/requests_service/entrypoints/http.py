@@ -83,7 +83,13 @@ class RegisterRequestBody(Body):
     )
     channel: Channel
     applicant_category: ApplicantCategory
-    received_on: date = Field(description="收到申请之日 (条例 第三十一条)")
+    received_on: date = Field(
+        description=(
+            "收到申请之日 (条例 第三十一条): 当面 the day it was handed in; 信函 the day the "
+            "bureau signed for it (ordinary mail: the day receipt was confirmed with the "
+            "applicant); 网上申请/传真/电子邮件 the day both sides confirmed it"
+        )
+    )
     description: str = Field(min_length=1, max_length=4000)
     requested_form: str | None = Field(None, max_length=200)
     applicant: ApplicantBody | None = None
