@@ -48,7 +48,7 @@ def test_topics_are_created_before_consumers_start() -> None:
     services = compose()["services"]
     assert services["topics"]["command"][:2] == ["gongkai", "topics"]
     # Relays publish to topics; the APIs of requests, review and reporting consume them.
-    for name in ("requests-relay", "reporting-api", "requests-api", "review-api"):
+    for name in ("requests-relay", "reporting-api", "requests-api", "review-api", "catalogue-api"):
         assert services[name]["depends_on"]["topics"]["condition"] == (
             "service_completed_successfully"
         )

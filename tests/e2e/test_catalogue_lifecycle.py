@@ -1,0 +1,549 @@
+"""Catalogue items over HTTP, with the review service deciding and Kafka between them: three
+review stages before publication with the next index number, rejection, revision, repeal,
+withdrawal, the public catalogue and guide, and forged approvals that publish nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
+
+from gongkai_contracts import Actor, Envelope, new_event_id
+from gongkai_contracts.envelope import Role
+from gongkai_contracts.events import ReviewApproved
+from gongkai_contracts.topics import dlq_topic, events_topic
+from gongkai_contracts.vocabulary import ReviewSubject
+from gongkai_platform.devstack.stack import LocalStack
+
+pytestmark = pytest.mark.e2e
+
+STAGES = [("初审", "业务处室 张三"), ("复审", "办公室 李四"), ("终审", "分管领导 王五")]
+REVIEW_TOPIC = events_topic("review")
+CATALOGUE_CONSUMER = "catalogue.review_decisions"
+
+
+class Clerk:
+    """Drives one bureau's catalogue, and its reviewers, over HTTP."""
+
+    def __init__(
+        self, stack: LocalStack, client: httpx.AsyncClient, bureau: str | None = None
+    ) -> None:
+        self.base = stack.url("catalogue")
+        self.reviews_base = stack.url("review")
+        self.bureau = bureau or f"b-{uuid.uuid4().hex[:10]}"
+        self.client = client
+
+    @property
+    def items(self) -> str:
+        return f"{self.base}/bureaus/{self.bureau}/items"
+
+    @property
+    def reviews(self) -> str:
+        return f"{self.reviews_base}/bureaus/{self.bureau}/reviews"
+
+    async def register(self, organisation_code: str = "014416330") -> None:
+        answer = await self.client.post(
+            f"{self.base}/bureaus",
+            json={
+                "bureau_id": self.bureau,
+                "name": "常州市人力资源和社会保障局",
+                "organisation_code": organisation_code,
+                "region": "江苏省常州市",
+            },
+        )
+        assert answer.status_code == 201, answer.text
+
+    async def draft(self, title: str, **fields: Any) -> str:
+        body = {
+            "title": title,
+            "summary": f"{title}的主要内容",
+            "formed_on": "2026-03-02",
+            "document_number": "常人社发〔2026〕8号",
+            "issuing_body": "常州市人力资源和社会保障局",
+            "category": "normative_document",
+            "scope": "面向社会",
+            **fields,
+        }
+        answer = await self.client.post(self.items, json=body)
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["events"] == ["catalogue.ItemDrafted"]
+        return str(answer.json()["item_id"])
+
+    async def do(
+        self, item_id: str, action: str, body: dict[str, Any] | None = None, expect: int = 200
+    ) -> dict[str, Any]:
+        answer = await self.client.post(f"{self.items}/{item_id}/{action}", json=body or {})
+        assert answer.status_code == expect, f"{action}: {answer.status_code} {answer.text}"
+        return answer.json()  # type: ignore[no-any-return]
+
+    async def item(self, item_id: str) -> dict[str, Any]:
+        answer = await self.client.get(f"{self.items}/{item_id}")
+        assert answer.status_code == 200, answer.text
+        return answer.json()  # type: ignore[no-any-return]
+
+    async def wait_item(self, item_id: str, state: str) -> dict[str, Any]:
+        """The catalogue records review's decision from gongkai.review.events."""
+        for _ in range(300):
+            item = await self.item(item_id)
+            if item["state"] == state:
+                return item
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"item {item_id} is {item['state']}, not {state}")
+
+    async def case_of(self, item_id: str, version: int = 1) -> dict[str, Any]:
+        """The review case the review service opened from ItemSubmittedForReview."""
+        for _ in range(300):
+            found = (await self.client.get(self.reviews, params={"state": "open"})).json()
+            matching = [
+                c
+                for c in found
+                if (c["subject"], c["subject_id"], c["subject_version"])
+                == ("item", item_id, version)
+            ]
+            if matching:
+                return matching[0]  # type: ignore[no-any-return]
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no review case opened for item {item_id} version {version}")
+
+    async def complete(self, case_id: str, stage: str, reviewer: str) -> dict[str, Any]:
+        answer = await self.client.post(
+            f"{self.reviews}/{case_id}/stage-completions",
+            json={"stage": stage, "reviewer": reviewer, "opinion": "同意公开"},
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()  # type: ignore[no-any-return]
+
+    async def approve(self, item_id: str, version: int = 1) -> None:
+        """Submit, then 初审, 复审 and 终审 agree; wait until the catalogue knows."""
+        await self.do(item_id, "submission")
+        case = await self.case_of(item_id, version)
+        for stage, reviewer in STAGES:
+            await self.complete(case["case_id"], stage, reviewer)
+        await self.wait_item(item_id, "approved")
+
+    async def public(self, **params: Any) -> dict[str, Any]:
+        answer = await self.client.get(
+            f"{self.base}/public/bureaus/{self.bureau}/catalogue", params=params
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+async def clerk(stack: LocalStack) -> AsyncIterator[Clerk]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        clerk = Clerk(stack, client)
+        await clerk.register()
+        yield clerk
+
+
+async def test_an_item_passes_three_review_stages_and_is_published_with_the_next_index_number(
+    clerk: Clerk,
+) -> None:
+    pension = await clerk.draft(
+        "关于调整城乡居民基本养老保险基础养老金标准的通知", topic="社会保障"
+    )
+    await clerk.do(pension, "publication", {"published_on": "2026-03-20"}, expect=409)
+    submitted = await clerk.do(pension, "submission")
+    assert (submitted["state"], submitted["events"]) == (
+        "in_review",
+        ["catalogue.ItemSubmittedForReview"],
+    )
+    case = await clerk.case_of(pension)
+    assert case["title"] == "关于调整城乡居民基本养老保险基础养老金标准的通知"
+    for stage, reviewer in STAGES:
+        done = await clerk.complete(case["case_id"], stage, reviewer)
+        if stage != "终审":
+            assert done["state"] == "open"
+            await clerk.do(pension, "publication", {"published_on": "2026-03-20"}, expect=409)
+    approved = await clerk.wait_item(pension, "approved")
+    assert approved["review_case_id"] == case["case_id"]
+
+    published = await clerk.do(
+        pension,
+        "publication",
+        {"published_on": "2026-03-20", "channels": ["government_website", "government_gazette"]},
+    )
+    assert published["events"] == ["catalogue.ItemPublished"]
+    assert published["index_number"] == "014416330/2026-00001"
+    # Formed 2026-03-02: the 20th working day after is 2026-03-30.
+    assert published["publication"]["due_on"] == "2026-03-30"
+    assert published["publication"]["late"] is False
+    assert published["publication"]["channel_labels"] == ["政府网站", "政府公报"]
+
+    # The next one takes the next number; published after 2026-03-30, it is late.
+    fees = await clerk.draft(
+        "常州市职业技能鉴定收费项目及标准",
+        category="administrative_fee",
+        fee_amount_yuan="1250.50",
+        document_number=None,
+    )
+    await clerk.approve(fees)
+    late = await clerk.do(fees, "publication", {"published_on": "2026-04-20"})
+    assert late["index_number"] == "014416330/2026-00002"
+    assert late["publication"]["late"] is True
+    assert late["fee_amount_yuan"] == "1250.50"
+
+    history = (await clerk.item(pension))["history"]
+    assert [e["event_type"] for e in history] == [
+        "catalogue.ItemDrafted",
+        "catalogue.ItemSubmittedForReview",
+        "catalogue.ItemApproved",
+        "catalogue.ItemPublished",
+    ]
+    assert history[2]["data"]["review_case_id"] == case["case_id"]
+    assert history[3]["data"]["late"] is False
+
+    catalogue = await clerk.public()
+    assert catalogue["total"] == 2
+    assert [i["index_number"] for i in catalogue["items"]] == [
+        "014416330/2026-00002",
+        "014416330/2026-00001",
+    ]
+    assert catalogue["items"][1]["category_label"] == "行政规范性文件"
+    assert [i["item_id"] for i in (await clerk.public(q="养老保险"))["items"]] == [pension]
+    assert [i["item_id"] for i in (await clerk.public(q="常人社发〔2026〕8号"))["items"]] == [
+        pension
+    ]
+    assert (await clerk.public(category="administrative_fee"))["items"][0]["item_id"] == fees
+    assert (await clerk.public(published_from="2026-04-01"))["total"] == 1
+    page = await clerk.public(limit=1, offset=1)
+    assert (page["total"], [i["item_id"] for i in page["items"]]) == (2, [pension])
+
+    html = await clerk.client.get(
+        f"{clerk.base}/public/bureaus/{clerk.bureau}/catalogue", params={"format": "html"}
+    )
+    assert html.status_code == 200
+    assert html.headers["content-type"].startswith("text/html")
+    for label in ("索引号", "名称", "文号", "发布机构", "生成日期", "发布日期"):
+        assert f"<th>{label}</th>" in html.text
+    assert "014416330/2026-00001" in html.text and "2026-03-20" in html.text
+    assert "<script" not in html.text and "<link" not in html.text and "src=" not in html.text
+
+    listed = (await clerk.client.get(clerk.items, params={"state": "published"})).json()
+    assert {i["item_id"] for i in listed} == {pension, fees}
+    fee_items = (
+        await clerk.client.get(clerk.items, params={"category": "administrative_fee"})
+    ).json()
+    assert [(i["item_id"], i["fee_amount_yuan"]) for i in fee_items] == [(fees, "1250.50")]
+
+
+async def test_a_rejected_item_is_not_published_until_a_revision_passes_review(
+    clerk: Clerk,
+) -> None:
+    roster = await clerk.draft("2026年度公益性岗位人员名单", category="other")
+    await clerk.do(roster, "submission")
+    case = await clerk.case_of(roster)
+    await clerk.complete(case["case_id"], "初审", "业务处室 张三")
+    rejection = await clerk.client.post(
+        f"{clerk.reviews}/{case['case_id']}/rejection",
+        json={"stage": "复审", "reviewer": "办公室 李四", "reasons": "名单含身份证号码"},
+    )
+    assert rejection.status_code == 200, rejection.text
+    rejected = await clerk.wait_item(roster, "draft")
+    assert (rejected["rejection_reasons"], rejected["version"]) == ("名单含身份证号码", 1)
+    await clerk.do(roster, "publication", {"published_on": "2026-03-20"}, expect=409)
+    await clerk.do(roster, "submission", expect=409)  # the rejected version, unchanged
+    assert (await clerk.public())["total"] == 0
+
+    revised = await clerk.do(
+        roster,
+        "revision",
+        {
+            "title": "2026年度公益性岗位人员名单",
+            "summary": "姓名、岗位（已隐去身份证号码）",
+            "formed_on": "2026-03-02",
+            "issuing_body": "常州市人力资源和社会保障局",
+            "category": "other",
+            "changed_on": "2026-03-09",
+        },
+    )
+    assert (revised["version"], revised["state"]) == (2, "draft")
+    await clerk.approve(roster, version=2)
+    published = await clerk.do(roster, "publication", {"published_on": "2026-03-20"})
+    assert (published["index_number"], published["publication"]["version"]) == (
+        "014416330/2026-00001",
+        2,
+    )
+    [entry] = (await clerk.public())["items"]
+    assert entry["summary"] == "姓名、岗位（已隐去身份证号码）"
+
+
+async def test_repeal_revision_and_withdrawal_as_the_public_sees_them(clerk: Clerk) -> None:
+    rules = await clerk.draft("常州市工伤保险实施办法", category="regulation")
+    notice = await clerk.draft("关于开展2026年度社会保险稽核的通知", category="other")
+    wrong = await clerk.draft("内部工作流程（误发）", category="other")
+    for item_id in (rules, notice, wrong):
+        await clerk.approve(item_id)
+        await clerk.do(item_id, "publication", {"published_on": "2026-03-20"})
+
+    repealed = await clerk.do(rules, "repeal", {"repealed_on": "2026-06-30"})
+    assert (repealed["state"], repealed["repealed_on"]) == ("repealed", "2026-06-30")
+    await clerk.do(rules, "repeal", {"repealed_on": "2026-07-01"}, expect=409)
+    [shown] = (await clerk.public(validity="repealed"))["items"]
+    assert (shown["item_id"], shown["validity_label"], shown["repealed_on"]) == (
+        rules,
+        "废止",
+        "2026-06-30",
+    )
+    valid = await clerk.public(validity="valid")
+    assert rules not in {i["item_id"] for i in valid["items"]}, "no longer 现行有效"
+
+    # A revision of a published item: reviewed again, re-published under the same number;
+    # until then the public sees the published version.
+    number = (await clerk.item(notice))["index_number"]
+    revision = {
+        "title": "关于开展2026年度社会保险稽核工作的通知（修订）",
+        "summary": "稽核范围扩大至灵活就业人员",
+        "formed_on": "2026-03-02",
+        "issuing_body": "常州市人力资源和社会保障局",
+        "category": "other",
+        "changed_on": "2026-04-01",
+    }
+    await clerk.do(notice, "revision", revision)
+    titles = {i["item_id"]: i["title"] for i in (await clerk.public())["items"]}
+    assert titles[notice] == "关于开展2026年度社会保险稽核的通知"
+    await clerk.approve(notice, version=2)
+    again = await clerk.do(notice, "publication", {"published_on": "2026-04-10"})
+    assert (again["index_number"], again["publication"]["version"]) == (number, 2)
+    titles = {i["item_id"]: i["title"] for i in (await clerk.public())["items"]}
+    assert titles[notice] == "关于开展2026年度社会保险稽核工作的通知（修订）"
+
+    withdrawn = await clerk.do(wrong, "withdrawal", {"reason": "属于内部事务信息，误发"})
+    assert (withdrawn["state"], withdrawn["public"]) == ("withdrawn", False)
+    listed = await clerk.public()
+    assert {i["item_id"] for i in listed["items"]} == {rules, notice}
+    assert sorted(i["index_number"] for i in listed["items"]) == [
+        "014416330/2026-00001",
+        "014416330/2026-00002",
+    ], "the withdrawn item's number 00003 is not given again"
+    assert (await clerk.item(wrong))["index_number"] == "014416330/2026-00003"
+
+
+async def test_bureaus_index_patterns_and_the_public_guide(clerk: Clerk, stack: LocalStack) -> None:
+    base = clerk.base
+    child = f"{clerk.bureau}-si"
+    answer = await clerk.client.post(
+        f"{base}/bureaus",
+        json={
+            "bureau_id": child,
+            "name": "常州市社会保险基金管理中心",
+            "organisation_code": "014416348",
+            "region": "江苏省常州市",
+            "parent_id": "nowhere",
+        },
+    )
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["body", "parent_id"]
+    answer = await clerk.client.post(
+        f"{base}/bureaus",
+        json={
+            "bureau_id": child,
+            "name": "常州市社会保险基金管理中心",
+            "organisation_code": "014416348",
+            "region": "江苏省常州市",
+            "parent_id": clerk.bureau,
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    cycle = await clerk.client.put(
+        f"{base}/bureaus/{clerk.bureau}/profile",
+        json={
+            "name": "常州市人力资源和社会保障局",
+            "organisation_code": "014416330",
+            "region": "江苏省常州市",
+            "parent_id": child,
+        },
+    )
+    assert cycle.status_code == 422
+    tree = (await clerk.client.get(f"{base}/bureaus")).json()
+    [mine] = [b for b in tree if b["bureau_id"] == clerk.bureau]
+    assert [c["bureau_id"] for c in mine["children"]] == [child]
+    assert (await clerk.client.get(f"{base}/bureaus/{clerk.bureau}")).json()["children"] == [child]
+
+    profile = await clerk.client.put(
+        f"{base}/bureaus/{child}/profile",
+        json={
+            "name": "常州市社会保险基金管理中心",
+            "organisation_code": "12320400014416348X",
+            "region": "江苏省常州市",
+            "parent_id": clerk.bureau,
+        },
+    )
+    assert profile.json()["events"] == ["catalogue.BureauProfileUpdated"]
+    bad = await clerk.client.put(
+        f"{base}/bureaus/{child}/index-pattern", json={"pattern": "{org_code}/{seq:05d}"}
+    )
+    assert bad.status_code == 422 and "{year}" in bad.json()["detail"][0]["msg"]
+    pattern = await clerk.client.put(
+        f"{base}/bureaus/{child}/index-pattern", json={"pattern": "{org_code}-1/{year}-{seq:04d}"}
+    )
+    assert pattern.status_code == 200, pattern.text
+    assert pattern.json()["example"].startswith("12320400014416348X-1/")
+    item = await clerk.client.post(
+        f"{base}/bureaus/{child}/items",
+        json={
+            "title": "2026年社会保险基金预算",
+            "formed_on": "2026-03-02",
+            "issuing_body": "常州市社会保险基金管理中心",
+            "category": "other",
+        },
+    )
+    assert item.status_code == 201, item.text
+    child_clerk = Clerk(stack, clerk.client, bureau=child)
+    item_id = item.json()["item_id"]
+    await child_clerk.approve(item_id)
+    published = await child_clerk.do(item_id, "publication", {"published_on": "2026-03-20"})
+    assert published["index_number"] == "12320400014416348X-1/2026-0001"
+
+    guide_url = f"{base}/public/bureaus/{clerk.bureau}/guide"
+    assert (await clerk.client.get(guide_url)).status_code == 404
+    guide = {
+        "categories": ["机构职能", "政策文件", "规划计划", "财政信息"],
+        "arrangement": "按主题分类和组配分类编排，每条信息有唯一的索引号",
+        "how_to_apply": "主动公开信息在政府网站查阅；依申请公开请向办公室提交书面申请",
+        "office_name": "常州市人力资源和社会保障局办公室",
+        "address": "常州市龙城大道1280号",
+        "hours": "工作日 上午9:00-12:00 下午13:30-17:00",
+        "phone": "0519-85682000",
+        "fax": "0519-85682001",
+        "email": "gk@czhrss.gov.cn",
+    }
+    put = await clerk.client.put(f"{base}/bureaus/{clerk.bureau}/guide", json=guide)
+    assert put.json()["events"] == ["catalogue.GuideUpdated"]
+    again = await clerk.client.put(f"{base}/bureaus/{clerk.bureau}/guide", json=guide)
+    assert again.json()["events"] == []
+    public = (await clerk.client.get(guide_url)).json()
+    assert public["office_name"] == "常州市人力资源和社会保障局办公室"
+    assert public["categories"] == guide["categories"]
+    assert public["catalogue"] == f"/public/bureaus/{clerk.bureau}/catalogue"
+
+
+# ---------------------------------------------------------------- forged approvals
+
+
+async def wait_for_record(
+    bootstrap: str, topic: str, matches: Callable[[ConsumerRecord], bool], timeout: float = 60
+) -> ConsumerRecord:
+    """Read the topic from the beginning until a record matches."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=200)
+            for records in batches.values():
+                for record in records:
+                    if matches(record):
+                        return record
+        raise AssertionError(f"nothing on {topic} matched in {timeout:.0f}s")
+    finally:
+        await consumer.stop()
+
+
+def event_id_of(record: ConsumerRecord) -> str | None:
+    try:
+        return str(json.loads(record.value)["event_id"])
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def refused_by_catalogue(event_id: str) -> Callable[[ConsumerRecord], bool]:
+    def matches(record: ConsumerRecord) -> bool:
+        headers = {k: v.decode() for k, v in record.headers or []}
+        return (
+            headers.get("dlq_consumer") == CATALOGUE_CONSUMER
+            and "hash chain broken" in headers.get("dlq_reason", "")
+            and event_id_of(record) == event_id
+        )
+
+    return matches
+
+
+def forged_approval(
+    bureau: str, item_id: str, version: int, case_id: str, stream_version: int, prev_hash: str
+) -> Envelope:
+    return Envelope.seal(
+        ReviewApproved(
+            case_id=case_id,
+            subject=ReviewSubject.ITEM,
+            subject_id=item_id,
+            subject_version=version,
+        ),
+        bureau_id=bureau,
+        stream_id=f"review-{case_id}",
+        stream_version=stream_version,
+        occurred_at=datetime.now(UTC),
+        actor=Actor(user_id="终审 王五", role=Role.REVIEWER),
+        correlation_id=new_event_id(),
+        causation_id=None,
+        prev_hash=prev_hash,
+    )
+
+
+async def test_a_forged_approval_on_the_review_topic_publishes_nothing(
+    clerk: Clerk, stack: LocalStack
+) -> None:
+    item = await clerk.draft("关于2026年失业保险稳岗返还的公示", category="other")
+    await clerk.do(item, "submission")
+    case = await clerk.case_of(item)
+    opened = (await clerk.client.get(f"{clerk.reviews}/{case['case_id']}")).json()["history"][0]
+    assert opened["event_type"] == "review.ReviewOpened"
+    # The forgeries must follow the genuine ReviewOpened on the bureau's partition.
+    await wait_for_record(
+        stack.bootstrap, REVIEW_TOPIC, lambda r: event_id_of(r) == opened["event_id"]
+    )
+
+    async def write(envelope: Envelope) -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait(
+                REVIEW_TOPIC, envelope.to_json(), key=clerk.bureau.encode()
+            )
+        finally:
+            await producer.stop()
+
+    # 1. The real case, the submitted version, a well-formed event with a valid hash of its
+    # own, but not continuing the review service's chain for the bureau: refused to the DLQ.
+    forged = forged_approval(clerk.bureau, item, 1, case["case_id"], 2, "f" * 64)
+    await write(forged)
+    await wait_for_record(
+        stack.bootstrap, dlq_topic(REVIEW_TOPIC), refused_by_catalogue(str(forged.event_id))
+    )
+    assert (await clerk.item(item))["state"] == "in_review"
+    await clerk.do(item, "publication", {"published_on": "2026-03-20"}, expect=409)
+    assert (await clerk.public())["total"] == 0
+
+    # 2. An approval that does continue the chain (its writer read the head off the topic)
+    # for an item never submitted: it passes the chain check, and the reaction refuses it.
+    # It also forks the chain, so the catalogue now refuses the bureau's genuine review
+    # events (it fails closed): the next stage completion lands in the DLQ, which tells this
+    # test the forgery ahead of it on the partition has been dealt with.
+    never_submitted = await clerk.draft("尚未送审的文件", category="other")
+    await write(
+        forged_approval(clerk.bureau, never_submitted, 1, uuid.uuid4().hex, 1, opened["hash"])
+    )
+    completed = await clerk.complete(case["case_id"], "初审", "业务处室 张三")
+    assert completed["events"] == ["review.ReviewStageCompleted"]
+    history = (await clerk.client.get(f"{clerk.reviews}/{case['case_id']}")).json()["history"]
+    await wait_for_record(
+        stack.bootstrap,
+        dlq_topic(REVIEW_TOPIC),
+        refused_by_catalogue(history[-1]["event_id"]),
+    )
+    assert (await clerk.item(never_submitted))["state"] == "draft"
+    await clerk.do(never_submitted, "publication", {"published_on": "2026-03-20"}, expect=409)
+    assert (await clerk.item(item))["state"] == "in_review"
+    assert (await clerk.public())["total"] == 0
