@@ -15,6 +15,7 @@ from gongkai_platform.consumer import ConsumerRunner
 from gongkai_platform.db import create_pool, migrate
 
 from .config import Settings
+from .projections.report_facts import CatalogueFactsProjection, RequestFactsProjection
 from .projections.request_outcomes import RequestOutcomesProjection
 from .projections.requests_received import RequestsReceivedProjection
 
@@ -26,11 +27,17 @@ def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMana
     async def run(app: FastAPI) -> AsyncIterator[None]:
         await migrate(settings.database_url, MIGRATIONS)
         pool = await create_pool(settings.database_url, max_size=10)
+        requests, catalogue = events_topic("requests"), events_topic("catalogue")
+        # One runner per projection: each keeps its own offsets and stream versions, so a new
+        # projection replays the topic from offset 0 without disturbing the others.
         runners = [
-            ConsumerRunner(
-                pool, projection, [events_topic("requests")], settings.kafka_bootstrap_servers
+            ConsumerRunner(pool, projection, [topic], settings.kafka_bootstrap_servers)
+            for projection, topic in (
+                (RequestsReceivedProjection(), requests),
+                (RequestOutcomesProjection(), requests),
+                (RequestFactsProjection(), requests),
+                (CatalogueFactsProjection(), catalogue),
             )
-            for projection in (RequestsReceivedProjection(), RequestOutcomesProjection())
         ]
         stop = asyncio.Event()
         tasks = []

@@ -14,6 +14,7 @@ from gongkai_platform.telemetry import setup_telemetry
 
 from ..bootstrap import lifespan
 from ..config import Settings
+from .annual_reports import router as annual_reports
 
 BureauId = Annotated[str, Path(min_length=1, max_length=64)]
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
     setup_telemetry("reporting", settings.otlp_endpoint, log_level=settings.log_level)
     app = FastAPI(title="Gongkai reporting (统计与报告)", lifespan=lifespan(settings))
     install_common(app, "reporting")
+    app.include_router(annual_reports)
 
     @app.get("/requests-received", response_model=list[MonthCount])
     async def all_counts(request: Request) -> list[MonthCount]:

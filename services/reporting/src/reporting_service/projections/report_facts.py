@@ -1,0 +1,304 @@
+"""Facts for reports as of any instant: one row per event that a report counts, with its
+business date and the envelope's recorded_at. Rows are only ever inserted; the event id is the
+key, so a redelivered event changes nothing even past the runner's per-stream check."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from gongkai_contracts import Envelope
+from gongkai_contracts.events import (
+    BureauProfileUpdated,
+    BureauRegistered,
+    CorrectionLapsed,
+    FeeLapsed,
+    FeeNoticed,
+    FeePaid,
+    ItemDrafted,
+    ItemPublished,
+    ItemRepealed,
+    ItemRevised,
+    ItemWithdrawn,
+    LitigationDecided,
+    LitigationFiled,
+    ReconsiderationDecided,
+    ReconsiderationFiled,
+    ReplySent,
+    RequestReceived,
+    RequestWithdrawn,
+)
+from gongkai_contracts.vocabulary import ReplyOutcome
+from gongkai_platform.consumer import Delivered
+
+from ..annual_report.facts import CaseFactKind, ItemFactKind, RequestFactKind
+from ..annual_report.layout import CaseBlock
+
+
+def _envelope_columns(env: Envelope) -> tuple[UUID, str, str, datetime, datetime]:
+    return env.event_id, env.bureau_id, env.event_type, env.occurred_at, env.recorded_at
+
+
+class RequestFactsProjection:
+    """gongkai.requests.events → report_request_facts and report_case_facts."""
+
+    name = "reporting.request_facts"
+
+    async def apply(self, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:
+        requests: list[tuple[Any, ...]] = []
+        cases: list[tuple[Any, ...]] = []
+
+        def add_request(
+            env: Envelope,
+            request_id: str,
+            kind: RequestFactKind,
+            on: date,
+            *,
+            applicant_category: str | None = None,
+            channel: str | None = None,
+            outcome: ReplyOutcome | None = None,
+            on_time: bool | None = None,
+            amount_yuan: Decimal | None = None,
+        ) -> None:
+            requests.append(
+                (
+                    *_envelope_columns(env),
+                    request_id,
+                    kind.value,
+                    on,
+                    applicant_category,
+                    channel,
+                    outcome.value if outcome else None,
+                    on_time,
+                    amount_yuan,
+                )
+            )
+
+        def add_case(
+            env: Envelope,
+            case_id: str,
+            kind: CaseFactKind,
+            on: date,
+            *,
+            block: CaseBlock | None = None,
+            request_id: str | None = None,
+            result: str | None = None,
+            decision: str | None = None,
+        ) -> None:
+            cases.append(
+                (
+                    *_envelope_columns(env),
+                    case_id,
+                    kind.value,
+                    on,
+                    block.value if block else None,
+                    request_id,
+                    result,
+                    decision,
+                )
+            )
+
+        for delivered in batch:
+            env = delivered.envelope
+            match env.payload():
+                case RequestReceived() as e:
+                    add_request(
+                        env,
+                        e.request_id,
+                        RequestFactKind.RECEIVED,
+                        e.received_on,
+                        applicant_category=e.applicant_category.value,
+                        channel=e.channel.value,
+                    )
+                case ReplySent() as e:
+                    add_request(
+                        env,
+                        e.request_id,
+                        RequestFactKind.CLOSED,
+                        e.sent_on,
+                        applicant_category=e.applicant_category.value,
+                        outcome=e.outcome,
+                        on_time=e.on_time,
+                    )
+                case CorrectionLapsed() as e:
+                    add_request(
+                        env,
+                        e.request_id,
+                        RequestFactKind.CLOSED,
+                        e.lapsed_on,
+                        outcome=ReplyOutcome.OTHER_CORRECTION_LAPSED,
+                    )
+                case FeeLapsed() as e:
+                    add_request(
+                        env,
+                        e.request_id,
+                        RequestFactKind.CLOSED,
+                        e.lapsed_on,
+                        outcome=ReplyOutcome.OTHER_FEE_LAPSED,
+                    )
+                case RequestWithdrawn() as e:
+                    add_request(
+                        env,
+                        e.request_id,
+                        RequestFactKind.CLOSED,
+                        e.withdrawn_on,
+                        outcome=ReplyOutcome.OTHER,
+                    )
+                case FeeNoticed() as e:
+                    add_request(
+                        env,
+                        e.request_id,
+                        RequestFactKind.FEE_NOTICED,
+                        e.noticed_on,
+                        amount_yuan=e.amount_yuan,
+                    )
+                case FeePaid() as e:
+                    add_request(
+                        env,
+                        e.request_id,
+                        RequestFactKind.FEE_PAID,
+                        e.paid_on,
+                        amount_yuan=e.amount_yuan,
+                    )
+                case ReconsiderationFiled() as e:
+                    add_case(
+                        env,
+                        e.case_id,
+                        CaseFactKind.FILED,
+                        e.filed_on,
+                        block=CaseBlock.RECONSIDERATION,
+                        request_id=e.request_id,
+                    )
+                case LitigationFiled() as e:
+                    block = (
+                        CaseBlock.LITIGATION_AFTER_RECONSIDERATION
+                        if e.after_reconsideration
+                        else CaseBlock.LITIGATION_DIRECT
+                    )
+                    add_case(
+                        env,
+                        e.case_id,
+                        CaseFactKind.FILED,
+                        e.filed_on,
+                        block=block,
+                        request_id=e.request_id,
+                    )
+                case ReconsiderationDecided() | LitigationDecided() as e:
+                    add_case(
+                        env,
+                        e.case_id,
+                        CaseFactKind.DECIDED,
+                        e.decided_on,
+                        result=e.result.value,
+                        decision=e.decision,
+                    )
+        if requests:
+            await conn.executemany(
+                """INSERT INTO report_request_facts
+                       (event_id, bureau_id, event_type, occurred_at, recorded_at, request_id,
+                        kind, business_date, applicant_category, channel, outcome, on_time,
+                        amount_yuan)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                   ON CONFLICT (event_id) DO NOTHING""",
+                requests,
+            )
+        if cases:
+            await conn.executemany(
+                """INSERT INTO report_case_facts
+                       (event_id, bureau_id, event_type, occurred_at, recorded_at, case_id, kind,
+                        business_date, block, request_id, result, decision)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                   ON CONFLICT (event_id) DO NOTHING""",
+                cases,
+            )
+
+
+class CatalogueFactsProjection:
+    """gongkai.catalogue.events → report_item_facts (table 二) and report_bureau_names."""
+
+    name = "reporting.catalogue_facts"
+
+    async def apply(self, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:
+        items: list[tuple[Any, ...]] = []
+        names: list[tuple[Any, ...]] = []
+
+        def add_item(
+            env: Envelope,
+            item_id: str,
+            kind: ItemFactKind,
+            category: str,
+            on: date,
+            *,
+            item_version: int | None = None,
+            first_publication: bool | None = None,
+            fee_amount_yuan: Decimal | None = None,
+        ) -> None:
+            items.append(
+                (
+                    *_envelope_columns(env),
+                    item_id,
+                    kind.value,
+                    category,
+                    on,
+                    item_version,
+                    first_publication,
+                    fee_amount_yuan,
+                )
+            )
+
+        for delivered in batch:
+            env = delivered.envelope
+            match env.payload():
+                case BureauRegistered() | BureauProfileUpdated() as e:
+                    names.append((*_envelope_columns(env), e.name))
+                case ItemDrafted() as e:
+                    add_item(env, e.item_id, ItemFactKind.DRAFTED, e.category.value, e.formed_on)
+                case ItemRevised() as e:
+                    add_item(
+                        env,
+                        e.item_id,
+                        ItemFactKind.REVISED,
+                        e.category.value,
+                        e.formed_on,
+                        item_version=e.item_version,
+                    )
+                case ItemPublished() as e:
+                    add_item(
+                        env,
+                        e.item_id,
+                        ItemFactKind.PUBLISHED,
+                        e.category.value,
+                        e.published_on,
+                        item_version=e.item_version,
+                        first_publication=e.first_publication,
+                        fee_amount_yuan=e.fee_amount_yuan,
+                    )
+                case ItemRepealed() as e:
+                    add_item(env, e.item_id, ItemFactKind.REPEALED, e.category.value, e.repealed_on)
+                case ItemWithdrawn() as e:
+                    add_item(
+                        env, e.item_id, ItemFactKind.WITHDRAWN, e.category.value, e.withdrawn_on
+                    )
+        if items:
+            await conn.executemany(
+                """INSERT INTO report_item_facts
+                       (event_id, bureau_id, event_type, occurred_at, recorded_at, item_id, kind,
+                        category, business_date, item_version, first_publication,
+                        fee_amount_yuan)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                   ON CONFLICT (event_id) DO NOTHING""",
+                items,
+            )
+        if names:
+            await conn.executemany(
+                """INSERT INTO report_bureau_names
+                       (event_id, bureau_id, event_type, occurred_at, recorded_at, name)
+                   VALUES ($1, $2, $3, $4, $5, $6)
+                   ON CONFLICT (event_id) DO NOTHING""",
+                names,
+            )
