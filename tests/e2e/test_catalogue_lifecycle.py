@@ -39,6 +39,7 @@ class Clerk:
     ) -> None:
         self.base = stack.url("catalogue")
         self.reviews_base = stack.url("review")
+        self.stack = stack
         self.bureau = bureau or f"b-{uuid.uuid4().hex[:10]}"
         self.client = client
 
@@ -231,6 +232,21 @@ async def test_an_item_passes_three_review_stages_and_is_published_with_the_next
 
     listed = (await clerk.client.get(clerk.items, params={"state": "published"})).json()
     assert {i["item_id"] for i in listed} == {pension, fees}
+
+    # Reporting's monthly count of items published (主动公开), by category.
+    counted: dict[str, Any] = {}
+    for _ in range(200):
+        counted = (
+            await clerk.client.get(
+                f"{clerk.stack.url('reporting')}/bureaus/{clerk.bureau}/items-published",
+                params={"year": 2026},
+            )
+        ).json()
+        if counted["total"] == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert counted["months"]["3"] == {"normative_document": 1}
+    assert counted["months"]["4"] == {"administrative_fee": 1}
     fee_items = (
         await clerk.client.get(clerk.items, params={"category": "administrative_fee"})
     ).json()

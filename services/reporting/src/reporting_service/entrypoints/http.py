@@ -119,6 +119,31 @@ def create_app(settings: Settings) -> FastAPI:
             "paid_yuan": str(sum((Decimal(m["paid_yuan"]) for m in months), Decimal("0.00"))),
         }
 
+    @app.get("/bureaus/{bureau_id}/items-published")
+    async def items_published(
+        request: Request,
+        bureau_id: BureauId,
+        year: Annotated[int, Query(ge=2008, le=2100)],
+    ) -> dict[str, Any]:
+        """主动公开: items first published per month of the year, by category."""
+        rows = await request.app.state.pool.fetch(
+            "SELECT extract(month FROM business_date)::int AS month, category, count(*) AS n "
+            "FROM report_item_facts WHERE bureau_id = $1 AND kind = 'published' "
+            "AND first_publication AND extract(year FROM business_date) = $2 "
+            "GROUP BY 1, 2 ORDER BY 1, 2",
+            bureau_id,
+            year,
+        )
+        months: dict[int, dict[str, int]] = {m: {} for m in range(1, 13)}
+        for r in rows:
+            months[r["month"]][r["category"]] = r["n"]
+        return {
+            "bureau_id": bureau_id,
+            "year": year,
+            "months": months,
+            "total": sum(r["n"] for r in rows),
+        }
+
     @app.get("/consumers", tags=["operations"])
     async def consumers(request: Request) -> list[dict[str, object]]:
         return [
