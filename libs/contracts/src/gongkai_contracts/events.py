@@ -462,15 +462,29 @@ class ReviewReferred(Event):
 
 
 class MonthlyReportSubmitted(Event):
+    """A bureau signed off its monthly statistics: the figures as they stood, frozen.
+    `figures_digest` = SHA-256 (hex) of the RFC 8785 canonical JSON of `figures`."""
+
     event_type: ClassVar[str] = "reporting.MonthlyReportSubmitted"
     year: int
     month: int = Field(ge=1, le=12)
     figures_digest: str
     figures: dict[str, int | str]
+    signed_by: str = NonEmpty
+    submitted_on: date  # in Asia/Shanghai
+    due_on: date  # the last day that is on time
+    on_time: bool
 
 
 class AnnualReportPublished(Event):
+    """A bureau published its annual report (every cross-check passed): every printed figure,
+    frozen, keyed by table, block, row and column label; digest as in MonthlyReportSubmitted."""
+
     event_type: ClassVar[str] = "reporting.AnnualReportPublished"
     year: int
     figures_digest: str
     figures: dict[str, int | str]
+    signed_by: str = NonEmpty
+    submitted_on: date  # in Asia/Shanghai
+    due_on: date
+    on_time: bool

@@ -10,9 +10,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from gongkai_contracts.envelope import utcnow
 from gongkai_contracts.topics import events_topic
 from gongkai_platform.consumer import ConsumerRunner
 from gongkai_platform.db import create_pool, migrate
+from gongkai_platform.eventstore import PostgresEventStore
 
 from .config import Settings
 from .projections.report_facts import CatalogueFactsProjection, RequestFactsProjection
@@ -45,6 +47,9 @@ def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMana
             await runner.start()
             tasks.append(asyncio.create_task(runner.run(stop), name=runner.name))
         app.state.pool = pool
+        # Reporting writes its own events (sign-offs) to its outbox; the relay publishes them.
+        app.state.store = PostgresEventStore(pool)
+        app.state.clock = utcnow
         app.state.runners = runners
         try:
             yield

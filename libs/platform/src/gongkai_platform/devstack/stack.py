@@ -26,7 +26,7 @@ DEFAULT_PORTS: dict[Service, int] = {
     "review": 8030,
     "reporting": 8040,
 }
-# Reporting only reads (its process projects and serves); the others also relay their events.
+# Every service runs its API and the relay of its own events (reporting: sign-offs).
 PROCESSES: list[tuple[Service, Role]] = [
     ("catalogue", "api"),
     ("catalogue", "relay"),
@@ -35,6 +35,7 @@ PROCESSES: list[tuple[Service, Role]] = [
     ("review", "api"),
     ("review", "relay"),
     ("reporting", "api"),
+    ("reporting", "relay"),
 ]
 
 

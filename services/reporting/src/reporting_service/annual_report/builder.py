@@ -131,10 +131,10 @@ def build_annual_report(
     narrative = narrative or Narrative()
     fmt = L.format_for_year(year)
     request_fmt = L.ReportFormat.F2019 if fmt is L.ReportFormat.F2019 else L.ReportFormat.F2021
-    requests = _fold_requests(facts.requests)
+    requests = fold_requests(facts.requests)
     request_table = build_request_table(requests, year, request_fmt)
-    case_table = build_case_table(_fold_cases(facts.cases), year)
-    items = _fold_items(facts.items)
+    case_table = build_case_table(fold_cases(facts.cases), year)
+    items = fold_items(facts.items)
     item_table = build_item_table(items, year, fmt)
     failures = check_request_table(request_table.figures(), request_fmt) + check_case_table(
         case_table.figures()
@@ -209,7 +209,7 @@ class RequestHistory:
         return Source("request", self.request_id, tuple(events))
 
 
-def _fold_requests(facts: Iterable[RequestFact]) -> list[RequestHistory]:
+def fold_requests(facts: Iterable[RequestFact]) -> list[RequestHistory]:
     """One history per request: its receipt and its first closing (a request closes once)."""
     histories: dict[str, RequestHistory] = {}
     for fact in sorted(facts, key=lambda f: (f.recorded_at, f.on, f.event_id)):
@@ -286,7 +286,7 @@ class CaseHistory:
         return Source("case", self.case_id, tuple(events))
 
 
-def _fold_cases(facts: Iterable[CaseFact]) -> list[CaseHistory]:
+def fold_cases(facts: Iterable[CaseFact]) -> list[CaseHistory]:
     histories: dict[str, CaseHistory] = {}
     for fact in sorted(facts, key=lambda f: (f.recorded_at, f.on, f.event_id)):
         history = histories.setdefault(fact.case_id, CaseHistory(fact.case_id))
@@ -381,7 +381,7 @@ class ItemHistory:
         return Source("item", self.item_id, events)
 
 
-def _fold_items(facts: Iterable[ItemFact]) -> list[ItemHistory]:
+def fold_items(facts: Iterable[ItemFact]) -> list[ItemHistory]:
     histories: dict[str, ItemHistory] = {}
     for fact in sorted(facts, key=lambda f: (f.on, f.recorded_at, f.event_id)):
         histories.setdefault(fact.item_id, ItemHistory(fact.item_id)).facts.append(fact)

@@ -60,7 +60,7 @@ class NarrativeBody(BaseModel):
     other_matters: str = Field("", max_length=50_000, description="六、其他需要报告的事项")
 
 
-def _instant(as_of: datetime | None) -> datetime | None:
+def instant_of(as_of: datetime | None) -> datetime | None:
     if as_of is not None and as_of.tzinfo is None:
         raise HTTPException(
             422,
@@ -125,7 +125,7 @@ async def annual_report(
 ) -> Response:
     """政府信息公开工作年度报告: the 2021 format from 2021, the 2019 trial format for 2019 and
     2020, the 2007-era sections before; with the cross-checks (勾稽关系)."""
-    instant = _instant(as_of)
+    instant = instant_of(as_of)
     report = await _report(request, bureau_id, year, instant)
     match output:
         case OutputFormat.CSV:
@@ -175,7 +175,7 @@ async def report_cell(
             ],
         )
     assert table is not None and row is not None and column is not None
-    instant = _instant(as_of)
+    instant = instant_of(as_of)
     report = await _report(request, bureau_id, year, instant)
     try:
         row_key, column_key = find_cell(report, table, row, column)
@@ -220,7 +220,7 @@ async def put_narrative(
 async def get_narrative(
     request: Request, bureau_id: BureauId, year: Year, as_of: AsOf = None
 ) -> dict[str, Any]:
-    stored = await load_narrative(request.app.state.pool, bureau_id, year, _instant(as_of))
+    stored = await load_narrative(request.app.state.pool, bureau_id, year, instant_of(as_of))
     if stored is None:
         raise HTTPException(404, detail=f"bureau {bureau_id} has written no narrative for {year}")
     return _narrative_json(bureau_id, year, stored)

@@ -15,6 +15,8 @@ from gongkai_platform.telemetry import setup_telemetry
 from ..bootstrap import lifespan
 from ..config import Settings
 from .annual_reports import router as annual_reports
+from .monthly_reports import router as monthly_reports
+from .sign_offs import router as sign_offs
 
 BureauId = Annotated[str, Path(min_length=1, max_length=64)]
 
@@ -49,6 +51,8 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Gongkai reporting (统计与报告)", lifespan=lifespan(settings))
     install_common(app, "reporting")
     app.include_router(annual_reports)
+    app.include_router(monthly_reports)
+    app.include_router(sign_offs)
 
     @app.get("/requests-received", response_model=list[MonthCount])
     async def all_counts(request: Request) -> list[MonthCount]:
