@@ -1,21 +1,14 @@
-"""The written review record (书面审查记录) and the grounds codec it relies on."""
+"""The written review record (书面审查记录)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import pytest
-
 from gongkai_contracts import Event
 from gongkai_contracts.vocabulary import ReviewSubject
 from review_service.domain.case import ReviewCase, Subject, SubjectDetails, apply, open_review
-from review_service.domain.grounds import (
-    MARKER,
-    WithholdingGround,
-    decode_opinion,
-    encode_opinion,
-)
+from review_service.domain.grounds import WithholdingGround
 from review_service.entrypoints.record import record_html, written_record
 
 T0 = datetime(2026, 3, 5, 1, 30, tzinfo=UTC)  # 09:30 in Beijing
@@ -36,20 +29,6 @@ def recorded_case() -> ReviewCase:
         for event in step(state):
             state = apply(state, event, T0.replace(minute=30 + minutes))
     return state
-
-
-@pytest.mark.parametrize(
-    "grounds",
-    [(), (WithholdingGround.STATE_SECRET,), tuple(WithholdingGround)],
-)
-def test_grounds_round_trip_through_the_opinion(grounds: tuple[WithholdingGround, ...]) -> None:
-    text = encode_opinion("意见\n第二行", grounds)
-    assert decode_opinion(text) == ("意见\n第二行", grounds)
-
-
-def test_text_that_only_looks_like_grounds_stays_opinion() -> None:
-    text = f"意见\n{MARKER}第十四条〔not_a_ground〕"
-    assert decode_opinion(text) == (text, ())
 
 
 def test_the_record_lists_stages_referral_grounds_and_conclusion() -> None:

@@ -15,6 +15,7 @@ from .vocabulary import (
     ItemCategory,
     ReplyOutcome,
     ReviewSubject,
+    WithholdingGround,
 )
 
 NonEmpty = Field(min_length=1)
@@ -430,6 +431,9 @@ class ReviewStageCompleted(Event):
     stage: str
     reviewer: str
     opinion: str
+    # What must still be withheld (书面审查记录 part 二), and whether the stage agreed.
+    withholding_grounds: tuple[WithholdingGround, ...] = ()
+    passed: bool = True
 
 
 class ReviewApproved(Event):

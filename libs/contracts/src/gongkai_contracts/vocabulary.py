@@ -144,3 +144,30 @@ class CaseResult(StrEnum):
     UPHELD = "upheld"  # 结果维持 (驳回 counts here)
     CORRECTED = "corrected"  # 结果纠正 (撤销/变更/确认违法/责令履行)
     OTHER = "other"  # 其他结果 (终止/撤回/调解)
+
+
+class WithholdingGround(StrEnum):
+    """A ground of 条例 第十四、十五、十六条 on which information is not to be disclosed."""
+
+    STATE_SECRET = "state_secret"
+    PROHIBITED_BY_LAW = "prohibited_by_law"
+    ENDANGERS_SECURITY = "endangers_security"
+    THIRD_PARTY = "third_party"
+    INTERNAL_AFFAIRS = "internal_affairs"
+    PROCESS_INFORMATION = "process_information"
+    ENFORCEMENT_FILE = "enforcement_file"
+
+
+WITHHOLDING_GROUND_LABELS: dict[WithholdingGround, str] = {
+    WithholdingGround.STATE_SECRET: "第十四条 依法确定为国家秘密",
+    WithholdingGround.PROHIBITED_BY_LAW: "第十四条 法律、行政法规禁止公开",
+    WithholdingGround.ENDANGERS_SECURITY: (
+        "第十四条 公开后可能危及国家安全、公共安全、经济安全、社会稳定"
+    ),
+    WithholdingGround.THIRD_PARTY: (
+        "第十五条 涉及商业秘密、个人隐私等公开会对第三方合法权益造成损害"
+    ),
+    WithholdingGround.INTERNAL_AFFAIRS: "第十六条第一款 内部事务信息",
+    WithholdingGround.PROCESS_INFORMATION: "第十六条第二款 过程性信息",
+    WithholdingGround.ENFORCEMENT_FILE: "第十六条第二款 行政执法案卷信息",
+}

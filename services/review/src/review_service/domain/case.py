@@ -20,7 +20,7 @@ from gongkai_contracts.events import (
 from gongkai_contracts.vocabulary import ReviewSubject
 from gongkai_platform.errors import DomainError, TransitionError
 
-from .grounds import MARKER, WithholdingGround, decode_opinion, encode_opinion, unique
+from .grounds import WithholdingGround, unique
 from .stages import validate_stages
 
 
@@ -125,7 +125,8 @@ class ReviewCase:
             case_id=self.case_id,
             stage=stage,
             reviewer=_required("reviewer", reviewer),
-            opinion=encode_opinion(_opinion("opinion", opinion), grounds),
+            opinion=_required("opinion", opinion),
+            withholding_grounds=unique(grounds),
         )
         if stage == self.stages[-1]:
             return [completed, self._approved()]
@@ -137,13 +138,15 @@ class ReviewCase:
         """The stage's reviewer does not agree: the stage is recorded with the reasons as its
         opinion, and the case is closed as rejected."""
         self._at_current("reject", stage)
-        reasons = _opinion("reasons", reasons)
+        reasons = _required("reasons", reasons)
         return [
             ReviewStageCompleted(
                 case_id=self.case_id,
                 stage=stage,
                 reviewer=_required("reviewer", reviewer),
-                opinion=encode_opinion(reasons, grounds),
+                opinion=reasons,
+                withholding_grounds=unique(grounds),
+                passed=False,
             ),
             self._rejected(reasons),
         ]
@@ -173,12 +176,14 @@ class ReviewCase:
         if pending is None:
             raise TransitionError(f"case {self.case_id} has no referral awaiting an answer")
         signed_by = pending.referred_to if answered_by is None else answered_by
-        opinion = _opinion("opinion", opinion)
+        opinion = _required("opinion", opinion)
         completed = ReviewStageCompleted(
             case_id=self.case_id,
             stage=pending.stage,
             reviewer=_required("answered_by", signed_by),
-            opinion=encode_opinion(opinion, grounds),
+            opinion=opinion,
+            withholding_grounds=unique(grounds),
+            passed=disclose,
         )
         if not disclose:
             return [completed, self._rejected(opinion)]
@@ -257,7 +262,7 @@ def apply(state: ReviewCase | None, event: Event, at: datetime | None = None) ->
         raise ValueError(f"{type(event).__name__} before ReviewOpened")
     match event:
         case ReviewStageCompleted():
-            opinion, grounds = decode_opinion(event.opinion)
+            opinion, grounds = event.opinion, event.withholding_grounds
             pending = state.pending_referral
             referrals = state.referrals
             if pending is not None:
@@ -304,13 +309,6 @@ def _required(field_name: str, value: str) -> str:
     text = value.strip()
     if not text:
         raise DomainError(field_name, "must not be blank")
-    return text
-
-
-def _opinion(field_name: str, value: str) -> str:
-    text = _required(field_name, value)
-    if MARKER in text:
-        raise DomainError(field_name, f"{MARKER} is reserved: give grounds as withholding_grounds")
     return text
 
 
