@@ -314,6 +314,18 @@ async def test_repeal_revision_and_withdrawal_as_the_public_sees_them(clerk: Cle
     valid = await clerk.public(validity="valid")
     assert rules not in {i["item_id"] for i in valid["items"]}, "no longer 现行有效"
 
+    # In the annual report's table 二 the regulation moves from 现行有效 to 本年废止.
+    url = f"{clerk.stack.url('reporting')}/bureaus/{clerk.bureau}/annual-reports/2026"
+    regulations: dict[str, Any] = {}
+    for _ in range(200):
+        answer = await clerk.client.get(url)
+        if answer.status_code == 200:
+            regulations = answer.json()["tables"]["二"]["第二十条第（一）项"]["规章"]
+            if regulations["本年废止件数"] == 1:
+                break
+        await asyncio.sleep(0.05)
+    assert regulations == {"本年制发件数": 1, "本年废止件数": 1, "现行有效件数": 0}
+
     # A revision of a published item: reviewed again, re-published under the same number;
     # until then the public sees the published version.
     number = (await clerk.item(notice))["index_number"]
