@@ -23,7 +23,7 @@ def up(
     partitions: Annotated[int, typer.Option(min=1, max=64)] = 3,
 ) -> None:
     """Start PostgreSQL, Kafka, the topics and the four services; Ctrl-C stops everything."""
-    from .devstack.demo import load_demo
+    from .devstack.demo import load_demo, load_workflow_demo
     from .devstack.stack import LocalStack
 
     started = time.monotonic()
@@ -54,6 +54,13 @@ def up(
                 f"demo: {sum(loaded.values())} requests for "
                 f"{len({b for b, _ in loaded})} bureaus, all visible in reporting"
             )
+            flow = load_workflow_demo(
+                stack.url("catalogue"), stack.url("requests"), stack.url("review")
+            )
+            typer.echo(
+                f"demo: items published after 初审/复审/终审 as {', '.join(flow.index_numbers)}; "
+                f"request {flow.replied_request} answered after review"
+            )
         typer.echo(f"\nGongkai is up after {time.monotonic() - started:.1f}s. Look at:")
         for service in ("catalogue", "requests", "review", "reporting"):
             typer.echo(f"  {service:<10} {stack.url(service)}/docs")
@@ -61,6 +68,11 @@ def up(
             f"  counts     {stack.url('reporting')}/bureaus/cz-hrss/requests-received"
             f"?year={time.localtime().tm_year}"
         )
+        year = time.localtime().tm_year
+        public = f"{stack.url('catalogue')}/public/bureaus/cz-hrss/catalogue?format=html"
+        report = f"{stack.url('reporting')}/bureaus/cz-hrss/annual-reports/{year}?format=html"
+        typer.echo(f"  public     {public}")
+        typer.echo(f"  report     {report}")
         typer.echo(f"  logs       {stack.workdir / 'logs'}")
         typer.echo("Ctrl-C stops everything.")
         while not stop:

@@ -5,11 +5,16 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TypeVar
 
 import httpx
 
 from gongkai_contracts.vocabulary import ApplicantCategory, Channel
+
+T = TypeVar("T")
 
 BUREAUS: list[dict[str, str | None]] = [
     {
@@ -96,6 +101,131 @@ def load_demo(
                 return expected
             time.sleep(0.2)
     raise TimeoutError(f"reporting did not show the demo requests within {timeout:.0f}s")
+
+
+@dataclass(frozen=True)
+class WorkflowDemo:
+    index_numbers: list[str]
+    replied_request: str
+
+
+DEMO_ITEMS = [
+    (
+        "关于调整城乡居民基本养老保险基础养老金标准的通知",
+        "normative_document",
+        "常人社发〔2026〕8号",
+    ),
+    ("常州市职业技能鉴定收费项目及标准", "administrative_fee", None),
+    ("常州市人力资源和社会保障局2026年度部门预算", "other", None),
+]
+STAGES = [("初审", "业务处室 张三"), ("复审", "办公室 李四"), ("终审", "分管领导 王五")]
+
+
+def _wait(fetch: Callable[[], T | None], what: str, timeout: float = 30) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = fetch()
+        if found is not None:
+            return found
+        time.sleep(0.1)
+    raise TimeoutError(f"demo: {what} did not happen within {timeout:.0f}s")
+
+
+def _review(http: httpx.Client, review_url: str, bureau: str, subject_id: str) -> None:
+    """初审, 复审 and 终审 agree on the case the review service opened for `subject_id`."""
+    reviews = f"{review_url}/bureaus/{bureau}/reviews"
+
+    def case_id() -> str | None:
+        for case in http.get(reviews, params={"state": "open"}).json():
+            if case["subject_id"] == subject_id:
+                return str(case["case_id"])
+        return None
+
+    case = _wait(case_id, f"a review case for {subject_id}")
+    for stage, reviewer in STAGES:
+        http.post(
+            f"{reviews}/{case}/stage-completions",
+            json={"stage": stage, "reviewer": reviewer, "opinion": "同意公开"},
+        ).raise_for_status()
+
+
+def load_workflow_demo(
+    catalogue_url: str, requests_url: str, review_url: str, *, today: date | None = None
+) -> WorkflowDemo:
+    """Items through three review stages to publication with index numbers, and one request
+    answered through the review gate: what a clerk and reviewers do in a day."""
+    today = today or date.today()
+    bureau = "cz-hrss"
+    published: list[str] = []
+    with httpx.Client(timeout=10) as http:
+        items = f"{catalogue_url}/bureaus/{bureau}/items"
+        for title, category, number in DEMO_ITEMS:
+            body: dict[str, object] = {
+                "title": title,
+                "summary": f"{title}的主要内容",
+                "formed_on": today.isoformat(),
+                "document_number": number,
+                "issuing_body": "常州市人力资源和社会保障局",
+                "category": category,
+                "scope": "面向社会",
+            }
+            if category == "administrative_fee":
+                body["fee_amount_yuan"] = "1250.50"
+            item_id = http.post(items, json=body).raise_for_status().json()["item_id"]
+            http.post(f"{items}/{item_id}/submission", json={}).raise_for_status()
+            _review(http, review_url, bureau, item_id)
+
+            def approved(item: str = item_id) -> bool | None:
+                state = http.get(f"{items}/{item}").json()["state"]
+                return True if state == "approved" else None
+
+            _wait(approved, f"approval of {title}")
+            answer = http.post(
+                f"{items}/{item_id}/publication",
+                json={"published_on": today.isoformat(), "channels": ["government_website"]},
+            ).raise_for_status()
+            published.append(answer.json()["index_number"])
+
+        requests = f"{requests_url}/bureaus/{bureau}/requests"
+        request_id = (
+            http.post(
+                requests,
+                json={
+                    "channel": "online",
+                    "applicant_category": "natural_person",
+                    "received_on": today.isoformat(),
+                    "description": "2025年度社会保险基金收支情况",
+                    "applicant": {"name": "张三", "id_number": "320402199001011234"},
+                },
+            )
+            .raise_for_status()
+            .json()["request_id"]
+        )
+        draft = (
+            http.post(
+                f"{requests}/{request_id}/reply-drafts",
+                json={
+                    "outcome": "disclosed",
+                    "legal_basis": "《中华人民共和国政府信息公开条例》第三十六条第二项",
+                },
+            )
+            .raise_for_status()
+            .json()["draft_id"]
+        )
+        _review(http, review_url, bureau, draft)
+
+        def sendable() -> bool | None:
+            return (
+                True
+                if http.get(f"{requests}/{request_id}").json()["status"] == "approved"
+                else None
+            )
+
+        _wait(sendable, "approval of the reply draft")
+        http.post(
+            f"{requests}/{request_id}/reply", json={"on": today.isoformat()}
+        ).raise_for_status()
+    return WorkflowDemo(index_numbers=published, replied_request=str(request_id))
 
 
 def _totals(http: httpx.Client, reporting_url: str, year: int) -> dict[str, int]:
