@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ from .config import Settings
 from .projections.report_facts import CatalogueFactsProjection, RequestFactsProjection
 from .projections.request_outcomes import RequestOutcomesProjection
 from .projections.requests_received import RequestsReceivedProjection
+from .self_assessment.scoring import DEFAULT_SCHEME, scheme_from_dict
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -27,6 +29,12 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
+        scheme = DEFAULT_SCHEME
+        if settings.self_assessment_scheme is not None:
+            scheme = scheme_from_dict(
+                json.loads(settings.self_assessment_scheme.read_text("utf-8"))
+            )
+        app.state.self_assessment_scheme = scheme
         await migrate(settings.database_url, MIGRATIONS)
         pool = await create_pool(settings.database_url, max_size=10)
         requests, catalogue = events_topic("requests"), events_topic("catalogue")

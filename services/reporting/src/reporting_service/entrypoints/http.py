@@ -15,7 +15,9 @@ from gongkai_platform.telemetry import setup_telemetry
 from ..bootstrap import lifespan
 from ..config import Settings
 from .annual_reports import router as annual_reports
+from .central import router as central
 from .monthly_reports import router as monthly_reports
+from .self_assessments import router as self_assessments
 from .sign_offs import router as sign_offs
 
 BureauId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -53,6 +55,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(annual_reports)
     app.include_router(monthly_reports)
     app.include_router(sign_offs)
+    app.include_router(central)
+    app.include_router(self_assessments)
 
     @app.get("/requests-received", response_model=list[MonthCount])
     async def all_counts(request: Request) -> list[MonthCount]:

@@ -20,6 +20,7 @@ from gongkai_contracts.events import (
     FeeLapsed,
     FeeNoticed,
     FeePaid,
+    ItemApproved,
     ItemDrafted,
     ItemPublished,
     ItemRepealed,
@@ -219,13 +220,16 @@ class RequestFactsProjection:
 
 
 class CatalogueFactsProjection:
-    """gongkai.catalogue.events → report_item_facts (table 二) and report_bureau_names."""
+    """gongkai.catalogue.events → report_item_facts (table 二) and report_bureau_names (name,
+    region and parent: the report's title and the central office's roll-ups) and
+    report_item_approvals (the self-assessment's proof of review before publication)."""
 
     name = "reporting.catalogue_facts"
 
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:
         items: list[tuple[Any, ...]] = []
         names: list[tuple[Any, ...]] = []
+        approvals: list[tuple[Any, ...]] = []
 
         def add_item(
             env: Envelope,
@@ -255,7 +259,19 @@ class CatalogueFactsProjection:
             env = delivered.envelope
             match env.payload():
                 case BureauRegistered() | BureauProfileUpdated() as e:
-                    names.append((*_envelope_columns(env), e.name))
+                    names.append((*_envelope_columns(env), e.name, e.region, e.parent_id))
+                case ItemApproved() as e:
+                    approvals.append(
+                        (
+                            env.event_id,
+                            env.bureau_id,
+                            env.occurred_at,
+                            env.recorded_at,
+                            e.item_id,
+                            e.item_version,
+                            e.review_case_id,
+                        )
+                    )
                 case ItemDrafted() as e:
                     add_item(env, e.item_id, ItemFactKind.DRAFTED, e.category.value, e.formed_on)
                 case ItemRevised() as e:
@@ -297,8 +313,19 @@ class CatalogueFactsProjection:
         if names:
             await conn.executemany(
                 """INSERT INTO report_bureau_names
-                       (event_id, bureau_id, event_type, occurred_at, recorded_at, name)
-                   VALUES ($1, $2, $3, $4, $5, $6)
-                   ON CONFLICT (event_id) DO NOTHING""",
+                       (event_id, bureau_id, event_type, occurred_at, recorded_at, name, region,
+                        parent_id)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                   ON CONFLICT (event_id) DO UPDATE
+                   SET region = EXCLUDED.region, parent_id = EXCLUDED.parent_id""",
                 names,
+            )
+        if approvals:
+            await conn.executemany(
+                """INSERT INTO report_item_approvals
+                       (event_id, bureau_id, occurred_at, recorded_at, item_id, item_version,
+                        review_case_id)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7)
+                   ON CONFLICT (event_id) DO NOTHING""",
+                approvals,
             )

@@ -1,0 +1,1 @@
+"""The central office (主管部门): roll-ups across bureaus and the dashboard (pure)."""

@@ -1,0 +1,1 @@
+"""自评: the self-assessment of a bureau's disclosure work (pure)."""
