@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from gongkai_contracts.envelope import utcnow
 from gongkai_contracts.topics import events_topic
-from gongkai_platform.consumer import ConsumerRunner
+from gongkai_platform.consumer import ConsumerRunner, Handler
 from gongkai_platform.db import create_pool, migrate
 from gongkai_platform.eventstore import PostgresEventStore
 
@@ -24,6 +24,17 @@ from .projections.requests_received import RequestsReceivedProjection
 from .self_assessment.scoring import DEFAULT_SCHEME, scheme_from_dict
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def projections() -> list[tuple[Handler, str]]:
+    """Every projection with the topic it folds (the replay rebuilds the same list)."""
+    requests, catalogue = events_topic("requests"), events_topic("catalogue")
+    return [
+        (RequestsReceivedProjection(), requests),
+        (RequestOutcomesProjection(), requests),
+        (RequestFactsProjection(), requests),
+        (CatalogueFactsProjection(), catalogue),
+    ]
 
 
 def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -37,17 +48,11 @@ def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMana
         app.state.self_assessment_scheme = scheme
         await migrate(settings.database_url, MIGRATIONS)
         pool = await create_pool(settings.database_url, max_size=10)
-        requests, catalogue = events_topic("requests"), events_topic("catalogue")
         # One runner per projection: each keeps its own offsets and stream versions, so a new
         # projection replays the topic from offset 0 without disturbing the others.
         runners = [
             ConsumerRunner(pool, projection, [topic], settings.kafka_bootstrap_servers)
-            for projection, topic in (
-                (RequestsReceivedProjection(), requests),
-                (RequestOutcomesProjection(), requests),
-                (RequestFactsProjection(), requests),
-                (CatalogueFactsProjection(), catalogue),
-            )
+            for projection, topic in projections()
         ]
         stop = asyncio.Event()
         tasks = []

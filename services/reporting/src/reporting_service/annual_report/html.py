@@ -23,6 +23,7 @@ table { border-collapse: collapse; width: 100%; margin: 0.8em 0; font-size: 0.9e
 th, td { border: 1px solid #000; padding: 0.3em 0.4em; text-align: center;
          vertical-align: middle; }
 th { font-weight: normal; }
+.table-三 td { width: 3.2em; }  /* 自然人, 其他, 总计 on one line */
 td a { color: inherit; text-decoration: none; }
 td a:hover { text-decoration: underline; }
 .checks { border: 2px solid #b00; padding: 0.5em 1em; color: #b00; }

@@ -3,6 +3,7 @@ scripts, no external assets). Pure: from a roll-up and the late sign-offs."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from html import escape
 
@@ -46,14 +47,25 @@ def month_bars(counts: Mapping[int, int], title: str) -> str:
     return "".join(parts)
 
 
+def _text_width(text: str, size: int) -> int:
+    """Roughly how wide `text` is drawn at `size` px: CJK characters are square, the rest about
+    0.6 em."""
+    return math.ceil(sum(size if ord(c) >= 0x2E80 else size * 0.6 for c in text))
+
+
 def horizontal_bars(items: Sequence[tuple[str, float, str]], top: float, title: str) -> str:
     """One bar per (label, value, text shown after the bar), scaled to `top`."""
-    label_width, bar_width, row = 300, 300, 24
+    # The label and text columns are as wide as their longest entry, so nothing is clipped;
+    # a chart wider than the page scales down (viewBox, max-width).
+    bar_width, row = 300, 24
+    label_width = max([120] + [_text_width(label, 13) + 12 for label, _, _ in items])
+    text_width = max([90] + [_text_width(text, 12) + 12 for _, _, text in items])
     height = max(len(items), 1) * row + 10
-    width = label_width + bar_width + 90
+    width = label_width + bar_width + text_width
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}"><title>{escape(title)}</title>'
+        f'viewBox="0 0 {width} {height}" style="max-width:100%;height:auto">'
+        f"<title>{escape(title)}</title>"
     ]
     if not items:
         parts.append('<text x="4" y="20" font-size="13">（无数据）</text>')
@@ -133,7 +145,7 @@ def dashboard_html(rollup: Rollup, late: Mapping[str, LateSignOffs], today: str)
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(title)}</title>
 <style>body{{font-family:"SimSun","Songti SC",serif;margin:2em auto;max-width:60em}}
 table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:2px 8px;text-align:right}}
-td:first-child,td:nth-child(2){{text-align:left}}h2{{font-size:1.1em;margin-top:1.5em}}</style>
+td:first-child,td:nth-child(2),th:first-child,th:nth-child(2){{text-align:left}}h2{{font-size:1.1em;margin-top:1.5em}}</style>
 </head><body>
 <h1>{escape(title)}</h1>
 <p>{escape(scope or "全部机关")}；机关 {len(rollup.bureaus)} 个；统计日期 {escape(today)}</p>

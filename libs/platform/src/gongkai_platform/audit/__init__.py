@@ -1,0 +1,1 @@
+"""Auditor tools: read the log and check it (verify)."""
