@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -81,6 +82,7 @@ class ConsumerRunner:
         self.applied = 0
         self.duplicates = 0
         self.dead_lettered = 0
+        self.last_error: str | None = None  # set while batches fail; shown on /consumers
 
     @property
     def name(self) -> str:
@@ -122,11 +124,33 @@ class ConsumerRunner:
         log.info("%s assigned %s, seeking to stored offsets", self.name, partitions)
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Consume until `stop`. A batch that fails (the database restarting, a handler error)
+        is retried from the offsets stored in PostgreSQL after a backoff: aiokafka's position
+        has already moved past it, so nothing is read again until that seek has succeeded."""
         assert self._consumer is not None
+        backoff = 0.2
+        must_seek = False
         while not stop.is_set():
-            batches = await self._consumer.getmany(timeout_ms=200, max_records=self._max_records)
-            for tp, records in batches.items():
-                await self.process(tp, records)
+            try:
+                if must_seek:
+                    await self.seek_to_stored(list(self._consumer.assignment()))
+                    must_seek = False
+                batches = await self._consumer.getmany(
+                    timeout_ms=200, max_records=self._max_records
+                )
+                for tp, records in batches.items():
+                    await self.process(tp, records)
+                self.last_error = None
+                backoff = 0.2
+            except Exception as exc:
+                self.last_error = repr(exc)
+                must_seek = True
+                log.warning(
+                    "%s: %r; retrying from stored offsets in %.1fs", self.name, exc, backoff
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=backoff)
+                backoff = min(backoff * 2, 5.0)
 
     async def process(self, tp: TopicPartition, records: Sequence[ConsumerRecord]) -> None:
         good: list[Delivered] = []

@@ -9,12 +9,22 @@ from collections.abc import Sequence
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from gongkai_contracts.topics import HEADER_EVENT_ID, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION
 
 from .eventstore import NOTIFY_CHANNEL, PostgresEventStore, StoredEvent
 
 log = logging.getLogger(__name__)
+
+# What a restart of PostgreSQL or Kafka raises; waited out, never fatal.
+RETRYABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    KafkaError,
+    TimeoutError,
+)
 
 
 def kafka_headers(stored: StoredEvent) -> list[tuple[str, bytes]]:
@@ -106,10 +116,24 @@ class Relay:
         await asyncio.gather(*futures)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Publish until `stop` is set, woken by NOTIFY from appends or a short poll."""
+        """Publish until `stop` is set, woken by NOTIFY from appends or a short poll. A lost
+        database or broker connection is waited out with a backoff, never fatal: the cursor
+        only moves after Kafka acknowledged, so nothing is skipped."""
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                await self._run_connected(stop)
+                return
+            except RETRYABLE as exc:
+                log.warning("relay to %s: %r; retrying in %.1fs", self._topic, exc, backoff)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _run_connected(self, stop: asyncio.Event) -> None:
         listener: asyncpg.Connection = await self._pool.acquire()
-        await listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
         try:
+            await listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
             while not stop.is_set():
                 self._wakeup.clear()  # before reading, so a NOTIFY during the read is kept
                 if await self.publish_once():
@@ -117,8 +141,11 @@ class Relay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), timeout=self._idle)
         finally:
-            await listener.remove_listener(NOTIFY_CHANNEL, self._on_notify)
-            await self._pool.release(listener)
+            # The connection may already be gone with the server: releasing must not mask why.
+            with contextlib.suppress(*RETRYABLE):
+                await listener.remove_listener(NOTIFY_CHANNEL, self._on_notify)
+            with contextlib.suppress(*RETRYABLE):
+                await self._pool.release(listener)
 
     def _on_notify(self, *_: object) -> None:
         self._wakeup.set()

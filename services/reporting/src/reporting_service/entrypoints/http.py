@@ -160,6 +160,7 @@ def create_app(settings: Settings) -> FastAPI:
                 "applied": r.applied,
                 "duplicates": r.duplicates,
                 "dead_lettered": r.dead_lettered,
+                "last_error": r.last_error,
             }
             for r in request.app.state.runners
         ]
