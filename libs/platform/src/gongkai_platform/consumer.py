@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -300,3 +300,21 @@ def _decode(record: ConsumerRecord) -> Delivered:
     return Delivered(
         envelope, record.topic, record.partition, record.offset, headers, record.value, record.key
     )
+
+
+@contextlib.asynccontextmanager
+async def running(runners: Sequence[ConsumerRunner]) -> AsyncIterator[None]:
+    """Run consumers in the background of a service process for the duration of the block."""
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        for runner in runners:
+            await runner.start()
+            tasks.append(asyncio.create_task(runner.run(stop), name=runner.name))
+        yield
+    finally:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*tasks), timeout=5)
+        for runner in runners:
+            await runner.stop()

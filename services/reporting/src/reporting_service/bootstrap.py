@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -13,7 +11,7 @@ from fastapi import FastAPI
 
 from gongkai_contracts.envelope import utcnow
 from gongkai_contracts.topics import events_topic
-from gongkai_platform.consumer import ConsumerRunner, Handler
+from gongkai_platform.consumer import ConsumerRunner, Handler, running
 from gongkai_platform.db import create_pool, migrate
 from gongkai_platform.eventstore import PostgresEventStore
 
@@ -54,24 +52,15 @@ def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMana
             ConsumerRunner(pool, projection, [topic], settings.kafka_bootstrap_servers)
             for projection, topic in projections()
         ]
-        stop = asyncio.Event()
-        tasks = []
-        for runner in runners:
-            await runner.start()
-            tasks.append(asyncio.create_task(runner.run(stop), name=runner.name))
         app.state.pool = pool
         # Reporting writes its own events (sign-offs) to its outbox; the relay publishes them.
         app.state.store = PostgresEventStore(pool)
         app.state.clock = utcnow
         app.state.runners = runners
         try:
-            yield
+            async with running(runners):
+                yield
         finally:
-            stop.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.gather(*tasks), timeout=5)
-            for runner in runners:
-                await runner.stop()
             await pool.close()
 
     return run

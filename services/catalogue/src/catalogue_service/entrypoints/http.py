@@ -3,7 +3,6 @@ public catalogue and guide; the consumer that records review decisions runs in t
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import date
@@ -21,7 +20,7 @@ from gongkai_contracts.envelope import Role
 from gongkai_contracts.events import GuideUpdated, PublicationChannel
 from gongkai_contracts.vocabulary import ITEM_CATEGORY_LABELS, DisclosureAttribute, ItemCategory
 from gongkai_platform.calendar import WorkingCalendar
-from gongkai_platform.consumer import ConsumerRunner
+from gongkai_platform.consumer import ConsumerRunner, running
 from gongkai_platform.db import create_pool, migrate
 from gongkai_platform.errors import NotFoundError
 from gongkai_platform.http import install_common
@@ -236,17 +235,10 @@ def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMana
             verify_chain=True,
         )
         app.state.consumer = runner
-        stop = asyncio.Event()
         try:
-            await runner.start()
-            task = asyncio.create_task(runner.run(stop), name=runner.name)
-            try:
+            async with running([runner]):
                 yield
-            finally:
-                stop.set()
-                await asyncio.wait_for(task, timeout=5)
         finally:
-            await runner.stop()
             await pool.close()
 
     return run

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import date
@@ -26,7 +25,7 @@ from gongkai_contracts.vocabulary import (
     Channel,
     ReplyOutcome,
 )
-from gongkai_platform.consumer import ConsumerRunner
+from gongkai_platform.consumer import ConsumerRunner, running
 from gongkai_platform.db import create_pool, migrate
 from gongkai_platform.errors import NotFoundError
 from gongkai_platform.http import install_common
@@ -194,15 +193,10 @@ def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMana
             settings.kafka_bootstrap_servers,
             verify_chain=True,  # a forged approval written to the topic is refused
         )
-        await runner.start()
-        stop = asyncio.Event()
-        task = asyncio.create_task(runner.run(stop), name=runner.name)
         try:
-            yield
+            async with running([runner]):
+                yield
         finally:
-            stop.set()
-            await asyncio.wait_for(task, timeout=5)
-            await runner.stop()
             await pool.close()
 
     return run

@@ -3,7 +3,6 @@ consumer that opens a case for every submission runs in the same process."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -18,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gongkai_contracts import Actor
 from gongkai_contracts.envelope import Role
 from gongkai_contracts.vocabulary import ReviewSubject
-from gongkai_platform.consumer import ConsumerRunner
+from gongkai_platform.consumer import ConsumerRunner, running
 from gongkai_platform.db import create_pool, migrate
 from gongkai_platform.errors import NotFoundError
 from gongkai_platform.http import install_common
@@ -127,17 +126,10 @@ def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMana
             settings.kafka_bootstrap_servers,
         )
         app.state.consumer = runner
-        stop = asyncio.Event()
         try:
-            await runner.start()
-            task = asyncio.create_task(runner.run(stop), name=runner.name)
-            try:
+            async with running([runner]):
                 yield
-            finally:
-                stop.set()
-                await asyncio.wait_for(task, timeout=5)
         finally:
-            await runner.stop()
             await pool.close()
 
     return run
