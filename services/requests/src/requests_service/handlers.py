@@ -112,9 +112,7 @@ async def handle(
     Inside a consumer, `conn` is the consumer's transaction (with its offsets). `calendar`:
     decide with this one (a ledger import loads it once) instead of loading it."""
     for _attempt in range(3):
-        history = await _history(repo, bureau_id, request_id, conn)
-        if not history:
-            raise NotFoundError(f"bureau {bureau_id} has no request {request_id}")
+        history = await repo.existing_history(bureau_id, request_id, conn)
         state = _fold(None, [e.payload() for e in history])
         events = decide(state, await repo.calendar(conn) if calendar is None else calendar)
         if not events:
@@ -200,12 +198,6 @@ async def erase_applicant(
         event = ApplicantErased(applicant_ref=applicant_ref, erased_on=today)
         [envelope] = await repo.store.append(stream, 0, [event], meta, conn=conn)
     return envelope
-
-
-async def _history(
-    repo: RequestRepository, bureau_id: str, request_id: str, conn: asyncpg.Connection | None
-) -> list[Envelope]:
-    return await repo.history(bureau_id, request_id, conn)
 
 
 def _fold(state: Request | None, events: Sequence[Event]) -> Request:

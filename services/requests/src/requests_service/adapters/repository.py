@@ -11,6 +11,7 @@ import asyncpg
 
 from gongkai_contracts import Envelope, Event
 from gongkai_contracts.events import CalendarPublished, ReplyDrafted, RequestReceived
+from gongkai_platform.errors import NotFoundError
 from gongkai_platform.eventstore import Metadata, PostgresEventStore
 
 from ..domain.calendar import WorkingCalendar, YearCalendar
@@ -34,6 +35,15 @@ class RequestRepository:
         self, bureau_id: str, request_id: str, conn: asyncpg.Connection | None = None
     ) -> list[Envelope]:
         return await self.store.load(stream_of(bureau_id, request_id), conn)
+
+    async def existing_history(
+        self, bureau_id: str, request_id: str, conn: asyncpg.Connection | None = None
+    ) -> list[Envelope]:
+        """The request's events; NotFoundError (404) when the bureau has no such request."""
+        history = await self.history(bureau_id, request_id, conn)
+        if not history:
+            raise NotFoundError(f"bureau {bureau_id} has no request {request_id}")
+        return history
 
     async def save(
         self,

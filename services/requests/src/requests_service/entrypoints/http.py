@@ -27,7 +27,6 @@ from gongkai_contracts.vocabulary import (
 )
 from gongkai_platform.consumer import ConsumerRunner, running
 from gongkai_platform.db import create_pool, migrate
-from gongkai_platform.errors import NotFoundError
 from gongkai_platform.http import install_common
 from gongkai_platform.telemetry import setup_telemetry
 
@@ -373,9 +372,7 @@ def create_app(settings: Settings) -> FastAPI:
         bureau_id: Id, request_id: Id, body: FeeNoticeBody, actor: Who, repo: Repo
     ) -> dict[str, Any]:
         """收费通知 under 国办函〔2020〕109号 (按件 counts the applicant's month)."""
-        history = await repo.history(bureau_id, request_id)
-        if not history:
-            raise NotFoundError(f"bureau {bureau_id} has no request {request_id}")
+        history = await repo.existing_history(bureau_id, request_id)
         first = history[0].data
         before = await repo.items_before_in_month(
             first["applicant_ref"],
@@ -447,9 +444,7 @@ def create_app(settings: Settings) -> FastAPI:
         bureau_id: Id, request_id: Id, repo: Repo, vault: Vault
     ) -> dict[str, Any]:
         """One request with its full history and, unless erased, its applicant."""
-        history = await repo.history(bureau_id, request_id)
-        if not history:
-            raise NotFoundError(f"bureau {bureau_id} has no request {request_id}")
+        history = await repo.existing_history(bureau_id, request_id)
         state = RequestState.fold([e.payload() for e in history])
         assert state is not None
         applicant = await vault.read(state.applicant_ref)
@@ -464,17 +459,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get(f"{base}/{{request_id}}/events")
     async def request_events(bureau_id: Id, request_id: Id, repo: Repo) -> list[dict[str, Any]]:
-        history = await repo.history(bureau_id, request_id)
-        if not history:
-            raise NotFoundError(f"bureau {bureau_id} has no request {request_id}")
+        history = await repo.existing_history(bureau_id, request_id)
         return envelopes_json(history)
 
     @app.get(f"{base}/{{request_id}}/deadline")
     async def deadline(bureau_id: Id, request_id: Id, repo: Repo) -> dict[str, Any]:
         """The deadline with its day-by-day derivation (counted, holiday, 调休, paused…)."""
-        history = await repo.history(bureau_id, request_id)
-        if not history:
-            raise NotFoundError(f"bureau {bureau_id} has no request {request_id}")
+        history = await repo.existing_history(bureau_id, request_id)
         state = RequestState.fold([e.payload() for e in history])
         assert state is not None
         result = state.deadline(await repo.calendar())
