@@ -10,6 +10,7 @@ from datetime import date
 import httpx
 
 from gongkai_platform.devstack.stack import LocalStack
+from tests.support import STAGE_REVIEWERS, bearer
 
 
 def request_body(i: int, on: date = date(2026, 3, 3)) -> dict[str, object]:
@@ -77,3 +78,50 @@ async def wait_for_count(
         assert last is None or last <= expected, f"count {last} passed {expected}: double counted"
         await asyncio.sleep(0.02)
     raise AssertionError(f"reporting shows {last} for {bureau_id}, expected {expected}")
+
+
+def client_as(
+    role: str,
+    bureau_id: str | None = None,
+    user_id: str | None = None,
+    *,
+    timeout: float = 10,
+) -> httpx.AsyncClient:
+    """An HTTP client that calls as one user (bearer token from tests.support.bearer)."""
+    return httpx.AsyncClient(timeout=timeout, headers=bearer(role, bureau_id, user_id))
+
+
+async def assign_reviewers(stack: LocalStack, bureau_id: str) -> None:
+    """The bureau head sets 初审 → 复审 → 终审 with one reviewer each (STAGE_REVIEWERS)."""
+    stages = [{"name": stage, "reviewers": [user]} for stage, user in STAGE_REVIEWERS]
+    async with client_as("bureau_head", bureau_id) as head:
+        answer = await head.put(
+            f"{stack.url('review')}/bureaus/{bureau_id}/review-stages", json={"stages": stages}
+        )
+        assert answer.status_code == 200, answer.text
+
+
+async def open_case(
+    stack: LocalStack, bureau_id: str, subject_id: str, timeout: float = 30
+) -> dict[str, object]:
+    """The open review case the review service opened for `subject_id` (waits for it)."""
+    url = f"{stack.url('review')}/bureaus/{bureau_id}/reviews"
+    started = time.monotonic()
+    async with client_as("reviewer", bureau_id, STAGE_REVIEWERS[0][1]) as reviewer:
+        while time.monotonic() - started < timeout:
+            cases = (await reviewer.get(url, params={"state": "open"})).json()
+            for case in cases:
+                if case["subject_id"] == subject_id:
+                    return dict(case)
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"no open review case for {subject_id} in {bureau_id}")
+
+
+async def review_all_stages(stack: LocalStack, bureau_id: str, subject_id: str) -> None:
+    """Each assigned reviewer agrees at their stage (call assign_reviewers first)."""
+    case = await open_case(stack, bureau_id, subject_id)
+    url = f"{stack.url('review')}/bureaus/{bureau_id}/reviews/{case['case_id']}/stage-completions"
+    for stage, user in STAGE_REVIEWERS:
+        async with client_as("reviewer", bureau_id, user) as reviewer:
+            answer = await reviewer.post(url, json={"stage": stage, "opinion": "同意公开"})
+            assert answer.status_code == 200, answer.text

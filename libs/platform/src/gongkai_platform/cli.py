@@ -88,6 +88,31 @@ def up(
 
 
 @app.command()
+def token(
+    user: Annotated[str, typer.Option(help="The user id the token names.")],
+    role: Annotated[
+        str, typer.Option(help="clerk, reviewer, bureau_head, central_office or auditor.")
+    ],
+    bureau: Annotated[
+        str | None, typer.Option(help="The user's bureau (clerk, reviewer, bureau_head).")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Display name on signed records, e.g. '办公室 李四'.")
+    ] = None,
+    hours: Annotated[float, typer.Option(min=0.01, max=24 * 30)] = 12,
+) -> None:
+    """Issue a signed bearer token for local use (key: GONGKAI_JWT_SECRET, else the dev key)."""
+    from datetime import timedelta
+
+    from .auth import TokenError, issue_token
+
+    try:
+        typer.echo(issue_token(user, role, bureau, name=name, ttl=timedelta(hours=hours)))
+    except (TokenError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@app.command()
 def topics(
     bootstrap: Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS")],
     partitions: Annotated[int, typer.Option(min=1, max=64)] = 3,

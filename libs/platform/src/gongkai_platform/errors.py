@@ -16,3 +16,7 @@ class TransitionError(Exception):
 
 class NotFoundError(Exception):
     """An unknown id; HTTP answers 404."""
+
+
+class ForbiddenError(Exception):
+    """The caller is known but may not do this; the message says why (HTTP 403)."""

@@ -8,7 +8,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
 
-from .errors import DomainError, NotFoundError, TransitionError
+from .auth import forbidden
+from .errors import DomainError, ForbiddenError, NotFoundError, TransitionError
 from .eventstore import ConcurrencyError
 from .telemetry import context_from
 
@@ -38,6 +39,14 @@ def install_common(app: FastAPI, service_name: str) -> None:
     @app.exception_handler(NotFoundError)
     async def unknown(_: Request, exc: NotFoundError) -> JSONResponse:
         return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+    @app.exception_handler(ForbiddenError)
+    async def not_theirs(request: Request, exc: ForbiddenError) -> JSONResponse:
+        who = getattr(request.state, "principal", None)
+        if who is None:
+            raise RuntimeError("ForbiddenError raised before the caller was known") from exc
+        refusal = forbidden(request, who, str(exc))
+        return JSONResponse(status_code=403, content={"detail": refusal.detail})
 
     @app.exception_handler(DomainError)
     async def refused(_: Request, exc: DomainError) -> JSONResponse:
