@@ -32,6 +32,7 @@ import httpx
 
 from gongkai_contracts.topics import SERVICES
 from gongkai_contracts.vocabulary import ApplicantCategory, Channel
+from gongkai_platform.auth import issue_token
 from gongkai_platform.devstack.kafka import kafka_version
 from gongkai_platform.devstack.stack import LocalStack
 
@@ -320,13 +321,28 @@ class Load:
             httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=1))
             for _ in range(workers)
         ]
-        self.reader = httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=64))
+        self.reader = httpx.AsyncClient(
+            timeout=10,
+            limits=httpx.Limits(max_connections=64),
+            headers={"Authorization": f"Bearer {issue_token('bench-auditor', 'auditor')}"},
+        )
+        self.clerk_headers: dict[str, dict[str, str]] = {}
+
+    def headers(self, bureau: str) -> dict[str, str]:
+        """A clerk of the bureau posts its requests (one token per bureau, made once)."""
+        if bureau not in self.clerk_headers:
+            token = issue_token(f"bench-clerk@{bureau}", "clerk", bureau)
+            self.clerk_headers[bureau] = {
+                "content-type": "application/json",
+                "Authorization": f"Bearer {token}",
+            }
+        return self.clerk_headers[bureau]
 
     async def post(self, client: httpx.AsyncClient, bureau: str) -> tuple[float, float, bool]:
         i = self.counter
         self.counter += 1
         url = f"{self.stack.url('requests')}/bureaus/{bureau}/requests"
-        headers = {"content-type": "application/json"}
+        headers = self.headers(bureau)
         sent = time.perf_counter()
         try:
             answer = await client.post(url, content=body(i, self.on), headers=headers)
