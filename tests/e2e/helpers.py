@@ -48,13 +48,13 @@ async def post_requests(
             if on_acknowledged:
                 on_acknowledged(acknowledged)
 
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with client_as("clerk", bureau_id, timeout=30) as client:
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
     return acknowledged
 
 
 async def received_count(stack: LocalStack, bureau_id: str, year: int = 2026) -> int:
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with client_as("clerk", bureau_id) as client:
         try:
             answer = await client.get(
                 f"{stack.url('reporting')}/bureaus/{bureau_id}/requests-received",

@@ -7,13 +7,18 @@ import json
 import time
 import uuid
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from gongkai_contracts.topics import dlq_topic, events_topic
 from gongkai_platform.devstack.stack import LocalStack
-from tests.e2e.helpers import post_requests, received_count, request_body, wait_for_count
+from tests.e2e.helpers import (
+    client_as,
+    post_requests,
+    received_count,
+    request_body,
+    wait_for_count,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -24,7 +29,7 @@ def bureau() -> str:
 
 async def test_a_posted_request_shows_in_reporting(stack: LocalStack) -> None:
     b = bureau()
-    async with httpx.AsyncClient() as client:
+    async with client_as("clerk", b) as client:
         posted = time.monotonic()
         answer = await client.post(
             f"{stack.url('requests')}/bureaus/{b}/requests", json=request_body(1)
@@ -38,7 +43,7 @@ async def test_a_posted_request_shows_in_reporting(stack: LocalStack) -> None:
 async def test_bad_input_is_422_naming_the_field_and_nothing_is_stored(stack: LocalStack) -> None:
     b = bureau()
     url = f"{stack.url('requests')}/bureaus/{b}/requests"
-    async with httpx.AsyncClient() as client:
+    async with client_as("clerk", b) as client:
         bad_channel = await client.post(url, json={**request_body(1), "channel": "pigeon"})
         future = await client.post(url, json={**request_body(1), "received_on": "2099-01-01"})
         unknown = await client.post(url, json={**request_body(1), "shoe_size": 42})
@@ -59,12 +64,13 @@ async def test_a_retried_registration_is_not_counted_twice(stack: LocalStack) ->
     b = bureau()
     url = f"{stack.url('requests')}/bureaus/{b}/requests"
     body = {**request_body(1), "request_id": "same-id"}
-    async with httpx.AsyncClient() as client:
+    other = bureau()
+    async with client_as("clerk", b) as client, client_as("clerk", other) as other_clerk:
         first = await client.post(url, json=body)
         second = await client.post(url, json=body)
         changed = await client.post(url, json={**body, "description": "另一事项"})
-        other_bureau = await client.post(
-            f"{stack.url('requests')}/bureaus/{bureau()}/requests", json=body
+        other_bureau = await other_clerk.post(
+            f"{stack.url('requests')}/bureaus/{other}/requests", json=body
         )
     assert first.status_code == 201
     assert second.status_code == 200, "a retry answers with the original registration"

@@ -44,6 +44,7 @@ from gongkai_contracts.envelope import canonical_json, utcnow
 from gongkai_contracts.events import RequestReceived
 from gongkai_contracts.topics import SERVICES, Service, dlq_topic, events_topic
 from gongkai_platform.devstack.stack import LocalStack
+from tests.support import STAGE_REVIEWERS, bearer
 
 pytestmark = pytest.mark.e2e
 
@@ -55,7 +56,8 @@ WORKERS = 8
 PARTITIONS = 3
 YEAR = 2026
 RECEIVED_ON = ["2026-02-16", "2026-02-24", "2026-03-02", "2026-03-03"]
-STAGES = [("初审", "业务处室 张三"), ("复审", "办公室 李四"), ("终审", "分管领导 王五")]
+CLERKS = {b: bearer("clerk", b) for b in BUREAUS}
+AUDITOR = bearer("auditor")
 SETTLE_TIMEOUT = 120.0
 
 # Who reads which topic, and in which service's database its offsets live.
@@ -157,8 +159,16 @@ class Driver:
                     "organisation_code": f"0144{i:05d}",
                     "region": "江苏省常州市",
                 },
+                headers=bearer("central_office"),
             )
             assert answer.status_code == 201, answer.text
+            stages = [{"name": stage, "reviewers": [user]} for stage, user in STAGE_REVIEWERS]
+            answer = await self.client.put(
+                f"{self.stack.url('review')}/bureaus/{bureau}/review-stages",
+                json={"stages": stages},
+                headers=bearer("bureau_head", bureau),
+            )
+            assert answer.status_code == 200, answer.text
         self.tasks = [asyncio.create_task(self._worker()) for _ in range(WORKERS)]
         self.tasks.append(asyncio.create_task(self._item_spawner()))
 
@@ -265,6 +275,7 @@ class Driver:
         body: dict[str, Any] | None,
         *,
         ok: tuple[int, ...] = (200, 201),
+        who: dict[str, str],
         resolve: Callable[[], Awaitable[bool]] | None = None,
         deadline: float = 240,
     ) -> httpx.Response | None:
@@ -277,7 +288,7 @@ class Driver:
             if time.monotonic() - started > deadline:
                 raise Anomaly(f"{method} {url} not acknowledged after {deadline:.0f}s")
             try:
-                answer = await self.client.request(method, url, json=body)
+                answer = await self.client.request(method, url, json=body, headers=who)
             except httpx.TransportError:
                 answer = None
             if answer is not None and answer.status_code in ok:
@@ -301,7 +312,7 @@ class Driver:
         started = time.monotonic()
         while True:
             with contextlib.suppress(httpx.TransportError):
-                answer = await self.client.get(url, params=params)
+                answer = await self.client.get(url, params=params, headers=AUDITOR)
                 if answer.status_code == 200:
                     return answer.json()
             if time.monotonic() - started > 240:
@@ -315,6 +326,7 @@ class Driver:
         received_on = "2026-03-03" if replies else RECEIVED_ON[(i // 7) % len(RECEIVED_ON)]
         category = "natural_person" if i % 3 else "commercial_enterprise"
         base = self.url("requests", f"/bureaus/{bureau}/requests")
+        clerk = CLERKS[bureau]
         await self.command(
             "POST",
             base,
@@ -325,6 +337,7 @@ class Driver:
                 "received_on": received_on,
                 "description": f"故障测试申请 {i}",
             },
+            who=clerk,
         )
         self.ledger.received[(bureau, int(received_on[5:7]))] += 1
         self.ledger.ack()
@@ -338,6 +351,7 @@ class Driver:
                 "POST",
                 f"{one}/withdrawal",
                 {"on": "2026-03-10"},
+                who=clerk,
                 resolve=lambda: status_is("withdrawn"),
             )
             self.ledger.outcomes[(bureau, "other", category)] += 1
@@ -358,7 +372,7 @@ class Driver:
             if not case_id:
                 await asyncio.sleep(0.2)
         case_url = f"{reviews}/{case_id}"
-        for stage, reviewer in STAGES:
+        for stage, reviewer in STAGE_REVIEWERS:
 
             async def stage_done(stage: str = stage) -> bool:
                 case = await self.read(case_url)
@@ -367,7 +381,8 @@ class Driver:
             await self.command(
                 "POST",
                 f"{case_url}/stage-completions",
-                {"stage": stage, "reviewer": reviewer, "opinion": "同意"},
+                {"stage": stage, "opinion": "同意"},
+                who=bearer("reviewer", bureau, reviewer),
                 resolve=stage_done,
             )
             self.ledger.ack()
@@ -390,6 +405,7 @@ class Driver:
                 "POST",
                 f"{one}/reply-drafts",
                 {"draft_id": draft_id, "outcome": "disclosed", "legal_basis": "条例 第三十六条"},
+                who=CLERKS[bureau],
                 resolve=drafted,
             )
             self.ledger.ack()
@@ -399,7 +415,9 @@ class Driver:
             async def replied() -> bool:
                 return bool((await self.read(one))["status"] == "replied")
 
-            await self.command("POST", f"{one}/reply", {"on": "2026-03-20"}, resolve=replied)
+            await self.command(
+                "POST", f"{one}/reply", {"on": "2026-03-20"}, who=CLERKS[bureau], resolve=replied
+            )
             self.ledger.outcomes[(bureau, "disclosed", category)] += 1
             self.ledger.ack()
         except Exception as exc:
@@ -422,13 +440,20 @@ class Driver:
                     "category": "normative_document",
                     "scope": "面向社会",
                 },
+                who=CLERKS[bureau],
             )
             self.ledger.ack()
 
             async def state_not(state: str) -> bool:
                 return bool((await self.read(item))["state"] != state)
 
-            await self.command("POST", f"{item}/submission", {}, resolve=lambda: state_not("draft"))
+            await self.command(
+                "POST",
+                f"{item}/submission",
+                {},
+                who=CLERKS[bureau],
+                resolve=lambda: state_not("draft"),
+            )
             self.ledger.ack()
             await self._review(bureau, item_id)
             await self._wait_state(item, "state", "approved")  # via gongkai.review.events
@@ -437,7 +462,11 @@ class Driver:
                 return bool((await self.read(item))["state"] == "published")
 
             await self.command(
-                "POST", f"{item}/publication", {"published_on": "2026-03-20"}, resolve=published
+                "POST",
+                f"{item}/publication",
+                {"published_on": "2026-03-20"},
+                who=CLERKS[bureau],
+                resolve=published,
             )
             self.ledger.published[bureau] += 1
             self.ledger.ack()
