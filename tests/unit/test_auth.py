@@ -62,14 +62,20 @@ def test_expired_forged_and_foreign_tokens_are_refused_with_the_reason() -> None
     with pytest.raises(TokenError, match="signature"):
         read_token(forged)
     # Signed with our key but claiming a role/bureau pair we never issue.
-    claims = {"sub": "x", "role": "auditor", "bureau": "b", "iss": "gongkai", "aud": "gongkai"}
+    claims: dict[str, object] = {
+        "sub": "x",
+        "role": "auditor",
+        "bureau": "b",
+        "iss": "gongkai",
+        "aud": "gongkai",
+    }
     claims["exp"] = datetime.now(UTC) + timedelta(hours=1)
     from gongkai_platform.auth import signing_secret
 
     odd = jwt.encode(claims, signing_secret(), algorithm="HS256")
     with pytest.raises(TokenError, match="not one this platform issues"):
         read_token(odd)
-    unsigned = jwt.encode({**claims, "role": "clerk"}, key=None, algorithm="none")
+    unsigned = jwt.encode({**claims, "role": "clerk"}, key="", algorithm="none")
     with pytest.raises(TokenError, match="not valid"):
         read_token(unsigned)
 
