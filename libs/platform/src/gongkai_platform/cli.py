@@ -75,6 +75,7 @@ def up(
         typer.echo(f"  public     {public}")
         typer.echo(f"  report     {report}")
         typer.echo(f"  logs       {stack.workdir / 'logs'}")
+        _print_tokens(stack.workdir)
         typer.echo("Ctrl-C stops everything.")
         while not stop:
             for process in stack.processes.values():
@@ -85,6 +86,25 @@ def up(
     finally:
         typer.echo("stopping …")
         stack.close()
+
+
+def _print_tokens(workdir: Path) -> None:
+    """Tokens for each demo role (12 h), also written to <workdir>/tokens.env."""
+    from gongkai_contracts.envelope import Role
+
+    from .auth import ROLE_LABELS
+    from .devstack.demo import demo_users
+
+    lines = []
+    typer.echo("\nTokens (12 h; in /docs press Authorize, or curl -H 'Authorization: Bearer …'):")
+    for user in demo_users():
+        token = user.token()
+        where = f" of {user.bureau_id}" if user.bureau_id else ""
+        label = ROLE_LABELS[Role(user.role)]
+        typer.echo(f"  {user.user_id} — {user.role} {label} {user.name}{where}:\n    {token}")
+        lines.append(f"{user.user_id.upper().replace('-', '_')}_TOKEN={token}")
+    (workdir / "tokens.env").write_text("\n".join(lines) + "\n")
+    typer.echo(f"  (all in {workdir / 'tokens.env'}; more with `uv run gongkai token --help`)")
 
 
 @app.command()

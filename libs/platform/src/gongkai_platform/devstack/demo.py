@@ -14,7 +14,51 @@ import httpx
 
 from gongkai_contracts.vocabulary import ApplicantCategory, Channel
 
+from ..auth import issue_token
+
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    user_id: str
+    role: str
+    bureau_id: str | None
+    name: str
+
+    def token(self) -> str:
+        return issue_token(self.user_id, self.role, self.bureau_id, name=self.name)
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token()}"}
+
+
+CENTRAL = DemoUser("central-office", "central_office", None, "市政务公开办 赵六")
+AUDITOR = DemoUser("auditor", "auditor", None, "市审计局 孙七")
+STAGE_NAMES = ("初审", "复审", "终审")
+
+
+def clerk(bureau: str) -> DemoUser:
+    return DemoUser(f"{bureau}-clerk", "clerk", bureau, "经办人 陈一")
+
+
+def head(bureau: str) -> DemoUser:
+    return DemoUser(f"{bureau}-head", "bureau_head", bureau, "局长 周八")
+
+
+def reviewers(bureau: str) -> list[DemoUser]:
+    """One reviewer per stage: 初审 业务处室, 复审 办公室, 终审 分管领导."""
+    names = ("业务处室 张三", "办公室 李四", "分管领导 王五")
+    return [
+        DemoUser(f"{bureau}-reviewer-{i}", "reviewer", bureau, name)
+        for i, name in enumerate(names, start=1)
+    ]
+
+
+def demo_users(bureau: str = "cz-hrss") -> list[DemoUser]:
+    """Everyone `gongkai up` prints a token for."""
+    return [clerk(bureau), *reviewers(bureau), head(bureau), CENTRAL, AUDITOR]
+
 
 BUREAUS: list[dict[str, str | None]] = [
     {
@@ -81,14 +125,18 @@ def load_demo(
     today = today or date.today()
     with httpx.Client(timeout=10) as http:
         for bureau in BUREAUS:
-            answer = http.post(f"{catalogue_url}/bureaus", json=bureau)
+            answer = http.post(f"{catalogue_url}/bureaus", json=bureau, headers=CENTRAL.headers())
             if answer.status_code not in (201, 422):  # 422: registered by an earlier demo run
                 answer.raise_for_status()
         expected: Counter[tuple[str, int]] = Counter()
         before = _totals(http, reporting_url, today.year)
         for body in demo_requests(count, today.year, today):
-            bureau_id = body.pop("bureau_id")
-            http.post(f"{requests_url}/bureaus/{bureau_id}/requests", json=body).raise_for_status()
+            bureau_id = str(body.pop("bureau_id"))
+            http.post(
+                f"{requests_url}/bureaus/{bureau_id}/requests",
+                json=body,
+                headers=clerk(bureau_id).headers(),
+            ).raise_for_status()
             expected[(str(bureau_id), date.fromisoformat(str(body["received_on"])).month)] += 1
         deadline = time.monotonic() + timeout
         want = {
@@ -118,7 +166,6 @@ DEMO_ITEMS = [
     ("常州市职业技能鉴定收费项目及标准", "administrative_fee", None),
     ("常州市人力资源和社会保障局2026年度部门预算", "other", None),
 ]
-STAGES = [("初审", "业务处室 张三"), ("复审", "办公室 李四"), ("终审", "分管领导 王五")]
 
 
 def _wait(fetch: Callable[[], T | None], what: str, timeout: float = 30) -> T:
@@ -131,21 +178,36 @@ def _wait(fetch: Callable[[], T | None], what: str, timeout: float = 30) -> T:
     raise TimeoutError(f"demo: {what} did not happen within {timeout:.0f}s")
 
 
+def assign_reviewers(http: httpx.Client, review_url: str, bureau: str) -> None:
+    """The bureau head assigns one reviewer to each of 初审, 复审 and 终审."""
+    stages = [
+        {"name": stage, "reviewers": [user.user_id]}
+        for stage, user in zip(STAGE_NAMES, reviewers(bureau), strict=True)
+    ]
+    http.put(
+        f"{review_url}/bureaus/{bureau}/review-stages",
+        json={"stages": stages},
+        headers=head(bureau).headers(),
+    ).raise_for_status()
+
+
 def _review(http: httpx.Client, review_url: str, bureau: str, subject_id: str) -> None:
     """初审, 复审 and 终审 agree on the case the review service opened for `subject_id`."""
     reviews = f"{review_url}/bureaus/{bureau}/reviews"
+    first = reviewers(bureau)[0].headers()
 
     def case_id() -> str | None:
-        for case in http.get(reviews, params={"state": "open"}).json():
+        for case in http.get(reviews, params={"state": "open"}, headers=first).json():
             if case["subject_id"] == subject_id:
                 return str(case["case_id"])
         return None
 
     case = _wait(case_id, f"a review case for {subject_id}")
-    for stage, reviewer in STAGES:
+    for stage, reviewer in zip(STAGE_NAMES, reviewers(bureau), strict=True):
         http.post(
             f"{reviews}/{case}/stage-completions",
-            json={"stage": stage, "reviewer": reviewer, "opinion": "同意公开"},
+            json={"stage": stage, "opinion": "同意公开"},
+            headers=reviewer.headers(),
         ).raise_for_status()
 
 
@@ -157,7 +219,8 @@ def load_workflow_demo(
     today = today or date.today()
     bureau = "cz-hrss"
     published: list[str] = []
-    with httpx.Client(timeout=10) as http:
+    with httpx.Client(timeout=10, headers=clerk(bureau).headers()) as http:
+        assign_reviewers(http, review_url, bureau)
         items = f"{catalogue_url}/bureaus/{bureau}/items"
         for title, category, number in DEMO_ITEMS:
             body: dict[str, object] = {
@@ -229,7 +292,7 @@ def load_workflow_demo(
 
 
 def _totals(http: httpx.Client, reporting_url: str, year: int) -> dict[str, int]:
-    rows = http.get(f"{reporting_url}/requests-received").json()
+    rows = http.get(f"{reporting_url}/requests-received", headers=AUDITOR.headers()).json()
     totals: Counter[str] = Counter()
     for row in rows:
         if row["year"] == year:
