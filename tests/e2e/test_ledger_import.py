@@ -29,6 +29,8 @@ from gongkai_contracts.vocabulary import (
     ReplyOutcome,
 )
 from gongkai_platform.devstack.stack import LocalStack
+from tests.e2e.helpers import assign_reviewers, review_all_stages
+from tests.support import bearer
 
 pytestmark = pytest.mark.e2e
 
@@ -59,6 +61,7 @@ EVENTS = {
     "everything": 11,
 }
 BASIS = "条例 第三十六条 第二项"
+APPROVER = "办公室主任"  # 延期批准人 of the ledgers; live, the signature of the head's token
 
 
 def bureau() -> str:
@@ -143,7 +146,7 @@ class Case:
                 return [
                     (
                         "extension",
-                        {"working_days": 15, "approved_by": "办公室主任", "notified_on": d(10)},
+                        {"working_days": 15, "approved_by": APPROVER, "notified_on": d(10)},
                     ),
                     (
                         "reply",
@@ -191,7 +194,7 @@ class Case:
                     ("consultation-end", {"on": d(10)}),
                     (
                         "extension",
-                        {"working_days": 10, "approved_by": "办公室主任", "notified_on": d(12)},
+                        {"working_days": 10, "approved_by": APPROVER, "notified_on": d(12)},
                     ),
                     ("fee-notice", {"scheme": "per_item", "units": 15, "noticed_on": d(13)}),
                     ("fee-payment", {"on": d(16)}),
@@ -357,23 +360,43 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def clerk_of(bureau_id: str) -> dict[str, str]:
+    return bearer("clerk", bureau_id)
+
+
+def head_of(bureau_id: str) -> dict[str, str]:
+    return bearer("bureau_head", bureau_id, f"head@{bureau_id}", APPROVER)
+
+
 class Clerk:
+    """Each bureau's clerk (the bureau head for an extension), over one HTTP client."""
+
     def __init__(self, stack: LocalStack, client: httpx.AsyncClient) -> None:
         self.stack = stack
         self.base = stack.url("requests")
         self.client = client
 
-    async def upload(self, bureau_id: str, content: bytes, filename: str, expect: int = 201) -> Any:
+    async def upload(
+        self,
+        bureau_id: str,
+        content: bytes,
+        filename: str,
+        expect: int = 201,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         answer = await self.client.post(
             f"{self.base}/bureaus/{bureau_id}/ledger-imports",
             files={"file": (filename, content)},
+            headers=clerk_of(bureau_id) if headers is None else headers,
         )
         assert answer.status_code == expect, f"{answer.status_code} {answer.text[:2000]}"
         return answer.json()
 
     async def get(self, bureau_id: str, path: str, expect: int = 200, **params: Any) -> Any:
         answer = await self.client.get(
-            f"{self.base}/bureaus/{bureau_id}/{path}", params=params or None
+            f"{self.base}/bureaus/{bureau_id}/{path}",
+            params=params or None,
+            headers=clerk_of(bureau_id),
         )
         assert answer.status_code == expect, answer.text
         return answer.json()
@@ -386,6 +409,7 @@ class Clerk:
         url = f"{self.base}/bureaus/{bureau_id}/requests"
         registered = await self.client.post(
             url,
+            headers=clerk_of(bureau_id),
             json={
                 "request_id": case.request_id,
                 "channel": case.channel.value,
@@ -404,35 +428,27 @@ class Clerk:
                     case,
                     "reply-drafts",
                     {"outcome": data["outcome"], "legal_basis": data["legal_basis"]},
+                    clerk_of(bureau_id),
                 )
-                await self.approve_in_review(bureau_id, draft["draft_id"])
+                # Each assigned reviewer passes their stage (call assign_reviewers first).
+                await review_all_stages(self.stack, bureau_id, draft["draft_id"])
                 await self.wait_for(bureau_id, case.request_id, "approved")
-                await self.post(url, case, "reply", {"on": data["on"]})
+                await self.post(url, case, "reply", {"on": data["on"]}, clerk_of(bureau_id))
+            elif action == "extension":
+                # Live, the head approves by posting it: the approver is the token's name.
+                assert data.pop("approved_by") == APPROVER
+                await self.post(url, case, action, data, head_of(bureau_id))
             else:
-                await self.post(url, case, action, data)
+                await self.post(url, case, action, data, clerk_of(bureau_id))
 
-    async def post(self, url: str, case: Case, action: str, body: dict[str, Any]) -> Any:
-        answer = await self.client.post(f"{url}/{case.request_id}/{action}", json=body)
+    async def post(
+        self, url: str, case: Case, action: str, body: dict[str, Any], headers: dict[str, str]
+    ) -> Any:
+        answer = await self.client.post(
+            f"{url}/{case.request_id}/{action}", json=body, headers=headers
+        )
         assert answer.status_code in (200, 201), f"{action}: {answer.text}"
         return answer.json()
-
-    async def approve_in_review(self, bureau_id: str, draft_id: str) -> None:
-        """A reviewer passes every stage of the case review opened for the draft."""
-        reviews = f"{self.stack.url('review')}/bureaus/{bureau_id}/reviews"
-        for _ in range(300):
-            found = (await self.client.get(reviews, params={"state": "open"})).json()
-            matching = [c["case_id"] for c in found if c["subject_id"] == draft_id]
-            if matching:
-                break
-            await asyncio.sleep(0.05)
-        assert matching, f"review opened no case for draft {draft_id}"
-        case = (await self.client.get(f"{reviews}/{matching[0]}")).json()
-        for stage in case["stages"]:
-            answer = await self.client.post(
-                f"{reviews}/{matching[0]}/stage-completions",
-                json={"stage": stage, "reviewer": "审核人", "opinion": "同意"},
-            )
-            assert answer.status_code == 200, answer.text
 
     async def wait_for(self, bureau_id: str, request_id: str, status: str) -> None:
         for _ in range(300):
@@ -444,7 +460,9 @@ class Clerk:
 
     async def reporting(self, bureau_id: str, path: str, year: int) -> Any:
         answer = await self.client.get(
-            f"{self.stack.url('reporting')}/bureaus/{bureau_id}/{path}", params={"year": year}
+            f"{self.stack.url('reporting')}/bureaus/{bureau_id}/{path}",
+            params={"year": year},
+            headers=clerk_of(bureau_id),
         )
         return answer.json() if answer.status_code == 200 else None
 
@@ -502,11 +520,17 @@ async def test_a_thousand_row_ledger_imports_whole_and_only_once(clerk: Clerk) -
         + [everything.day(30)] * 3
     ]
     assert history[-2]["data"]["review_case_id"].startswith(f"ledger:{result['file_sha256'][:12]}")
+    # The importing clerk is the actor of every event; the file's names are data.
+    assert {(e["actor"]["user_id"], e["actor"]["role"]) for e in history} == {
+        (f"clerk@{b}", "clerk")
+    }
+    assert history[5]["data"]["approved_by"] == APPROVER
     assert history[-3]["data"]["reviewed_elsewhere"] == history[-2]["data"]["review_case_id"]
     # Historical replies were reviewed before Gongkai: review opens no case for them. A live
     # draft of the same bureau, posted after the import, does get one (so review has caught up).
     live = await clerk.client.post(
         f"{clerk.base}/bureaus/{b}/requests",
+        headers=clerk_of(b),
         json={
             "channel": "online",
             "applicant_category": "natural_person",
@@ -517,11 +541,14 @@ async def test_a_thousand_row_ledger_imports_whole_and_only_once(clerk: Clerk) -
     draft = await clerk.client.post(
         f"{clerk.base}/bureaus/{b}/requests/{live.json()['request_id']}/reply-drafts",
         json={"outcome": "disclosed", "legal_basis": "条例 第三十六条"},
+        headers=clerk_of(b),
     )
     reviews = f"{clerk.stack.url('review')}/bureaus/{b}/reviews"
     opened: list[Any] = []
     for _ in range(600):
-        opened = (await clerk.client.get(reviews, params={"limit": 1000})).json()
+        opened = (
+            await clerk.client.get(reviews, params={"limit": 1000}, headers=clerk_of(b))
+        ).json()
         if any(c["subject_id"] == draft.json()["draft_id"] for c in opened):
             break
         await asyncio.sleep(0.05)
@@ -604,6 +631,7 @@ async def test_an_imported_request_has_the_events_of_live_entry(clerk: Clerk) ->
     # month across the register), so that both start the month at nothing.
     chosen = cases(10, id_prefix="11010119870101")
     twins = cases(10, id_prefix="11010119880101")
+    await assign_reviewers(clerk.stack, live)
     for case in chosen:
         await clerk.enter_live(live, case)
     result = await clerk.upload(imported, csv_bytes([c.cells() for c in twins]), "对照.csv")
@@ -615,7 +643,36 @@ async def test_an_imported_request_has_the_events_of_live_entry(clerk: Clerk) ->
         assert len(loaded) == EVENTS[case.path]
 
 
+async def test_only_the_bureaus_clerk_or_head_imports(clerk: Clerk) -> None:
+    b = bureau()
+    content = csv_bytes([c.cells() for c in cases(2, id_prefix="11010119890101")])
+    refused = {
+        "no token": ({}, 401),
+        "auditor": (bearer("auditor"), 403),
+        "central office": (bearer("central_office"), 403),
+        "reviewer": (bearer("reviewer", b), 403),
+        "clerk of another bureau": (clerk_of(bureau()), 403),
+    }
+    for who, (headers, status) in refused.items():
+        answer = await clerk.upload(b, content, "台账.csv", expect=status, headers=headers)
+        assert answer["detail"], who
+    assert await clerk.all_requests(b) == [], "nothing refused was stored"
+    result = await clerk.upload(b, content, "台账.csv", headers=head_of(b))
+    assert result["imported_requests"] == 2
+    events = await clerk.get(b, "requests/L00000/events")
+    assert [e["event_type"].split(".")[1] for e in events] == [
+        "RequestReceived",
+        "ReplyDrafted",
+        "ReplyDraftApproved",
+        "ReplySent",
+    ]
+    assert {(e["actor"]["user_id"], e["actor"]["role"]) for e in events} == {
+        (f"head@{b}", "bureau_head")
+    }
+
+
 async def test_the_templates_download_and_import(clerk: Clerk) -> None:
+    # The templates are public: this client sends no token.
     answer = await clerk.client.get(f"{clerk.base}/ledger-template.csv")
     assert answer.status_code == 200
     assert answer.content.startswith("\ufeff编号,收到申请日期".encode())

@@ -16,7 +16,7 @@ T0 = datetime(2026, 3, 5, 1, 30, tzinfo=UTC)  # 09:30 in Beijing
 
 def recorded_case() -> ReviewCase:
     history = open_review("c-7", Subject(ReviewSubject.ITEM, "i-1", 2), ["初审", "复审"])
-    state = ReviewCase.fold_recorded([(history[0], T0)])
+    state = ReviewCase.fold_recorded([(history[0], T0, "clerk-1")])
     assert state is not None
     steps: list[Callable[[ReviewCase], list[Event]]] = [
         lambda s: s.complete_stage(
@@ -27,7 +27,7 @@ def recorded_case() -> ReviewCase:
     ]
     for minutes, step in enumerate(steps, start=1):
         for event in step(state):
-            state = apply(state, event, T0.replace(minute=30 + minutes))
+            state = apply(state, event, T0.replace(minute=30 + minutes), f"reviewer-{minutes}")
     return state
 
 
@@ -44,10 +44,11 @@ def test_the_record_lists_stages_referral_grounds_and_conclusion() -> None:
         "summary": "部门预算",
     }
     assert [
-        (s["stage"], s["status"], s["reviewer"], s["by_referral"]) for s in record["stages"]
+        (s["stage"], s["status"], s["reviewer"], s["recorded_by"], s["by_referral"])
+        for s in record["stages"]
     ] == [
-        ("初审", "passed", "业务科 <b>张三</b>", False),
-        ("复审", "passed", "市国家保密局", True),
+        ("初审", "passed", "业务科 <b>张三</b>", "reviewer-1", False),
+        ("复审", "passed", "市国家保密局", "reviewer-3", True),
     ]
     assert record["stages"][0]["withholding_grounds"] == [
         {

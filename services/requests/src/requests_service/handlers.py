@@ -12,7 +12,7 @@ import asyncpg
 
 from gongkai_contracts import Actor, Envelope, Event, new_event_id
 from gongkai_contracts.events import ApplicantErased, CalendarPublished
-from gongkai_platform.errors import DomainError, NotFoundError
+from gongkai_platform.errors import DomainError, ForbiddenError, NotFoundError
 from gongkai_platform.eventstore import ConcurrencyError, Metadata
 
 from .adapters.applicants import ApplicantDetails, ApplicantVault
@@ -180,17 +180,31 @@ async def publish_calendar(
 
 
 async def erase_applicant(
-    repo: RequestRepository, vault: ApplicantVault, applicant_ref: str, actor: Actor, today: date
+    repo: RequestRepository,
+    vault: ApplicantVault,
+    bureau_id: str,
+    applicant_ref: str,
+    actor: Actor,
+    today: date,
 ) -> Envelope:
+    """Destroy the applicant's key, on the decision of a bureau the applicant applied to; the
+    event is in that bureau's log. The register is shared (one ref per person), so the data is
+    gone for every bureau."""
     async with repo.pool.acquire() as conn, conn.transaction():
-        if not await vault.erase(conn, applicant_ref, today):
+        if not await vault.knows(conn, applicant_ref):
             raise NotFoundError(f"no applicant {applicant_ref}")
+        if not await repo.has_applicant(bureau_id, applicant_ref, conn):
+            raise ForbiddenError(
+                f"applicant {applicant_ref} has no request in bureau {bureau_id}: only the head "
+                "of a bureau the applicant applied to may erase their data"
+            )
+        await vault.erase(conn, applicant_ref, today)
         stream = f"applicant-{applicant_ref}"
         version = len(await repo.store.load(stream, conn))
         if version:
             raise DomainError("applicant_ref", f"applicant {applicant_ref} is already erased")
         meta = Metadata(
-            bureau_id=CENTRAL_OFFICE,
+            bureau_id=bureau_id,
             actor=actor,
             correlation_id=new_event_id(),
             occurred_at=business_time(today),

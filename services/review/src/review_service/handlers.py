@@ -13,8 +13,8 @@ from gongkai_platform.errors import NotFoundError
 from gongkai_platform.eventstore import ConcurrencyError, Metadata
 
 from .adapters.repository import ReviewRepository
+from .domain.assignment import Assignment, assign
 from .domain.case import ReviewCase, Subject, SubjectDetails, apply, open_review
-from .domain.stages import validate_stages
 
 Decision = Callable[[ReviewCase], list[Event]]
 
@@ -37,8 +37,8 @@ async def open_case(
     case_id = new_event_id().hex
     if not await repo.claim(conn, case_id, source.bureau_id, subject, details, source.occurred_at):
         return None
-    stages, _default = await repo.stages(source.bureau_id, conn)
-    events = open_review(case_id, subject, stages)
+    assignment = await repo.assignment(source.bureau_id, conn)
+    events = open_review(case_id, subject, assignment.names)
     meta = Metadata(
         bureau_id=source.bureau_id,
         actor=source.actor,
@@ -46,7 +46,7 @@ async def open_case(
         causation_id=source.event_id,
         occurred_at=source.occurred_at,
     )
-    after = _fold(None, events, source.occurred_at)
+    after = _fold(None, events, source.occurred_at, source.actor.user_id)
     [envelope] = await repo.save(conn, case_id, 0, events, meta, after)
     return envelope
 
@@ -66,7 +66,7 @@ async def handle(
         events = decide(state)
         if not events:
             return Outcome(state, [])
-        after = _fold(state, events, now)
+        after = _fold(state, events, now, actor.user_id)
         meta = Metadata(
             bureau_id=bureau_id,
             actor=actor,
@@ -82,13 +82,41 @@ async def handle(
     raise ConcurrencyError(case_id, len(history), len(history) + 1)
 
 
-async def set_review_stages(
-    repo: ReviewRepository, bureau_id: str, names: Sequence[str], actor: Actor, now: datetime
-) -> tuple[str, ...]:
-    """The bureau's stages for cases opened from now on; open cases keep theirs."""
-    stages = validate_stages(names)
-    await repo.set_stages(bureau_id, stages, actor.user_id, now)
-    return stages
+async def act_at_stage(
+    repo: ReviewRepository,
+    bureau_id: str,
+    case_id: str,
+    actor: Actor,
+    now: datetime,
+    decide: Decision,
+    *,
+    signs: bool,
+) -> Outcome:
+    """A reviewer's command at the case's current stage: the case decides first (a closed case
+    or another stage is its own 409/422), then the bureau's current assignment admits the
+    reviewer or refuses with the reason (ForbiddenError, 403)."""
+    assignment = await repo.assignment(bureau_id)
+
+    def admitted(state: ReviewCase) -> list[Event]:
+        events = decide(state)
+        assignment.admit(state, actor.user_id, signs=signs)
+        return events
+
+    return await handle(repo, bureau_id, case_id, actor, now, admitted)
+
+
+async def assign_stages(
+    repo: ReviewRepository,
+    bureau_id: str,
+    stages: Sequence[tuple[str, Sequence[str]]],
+    actor: Actor,
+    now: datetime,
+) -> Assignment:
+    """The bureau head's stages and reviewers. New cases open with these stages; every case,
+    open ones included, is reviewed by the reviewers assigned now."""
+    assignment = assign(bureau_id, stages)
+    await repo.set_assignment(assignment, actor.user_id, now)
+    return assignment
 
 
 async def load(repo: ReviewRepository, bureau_id: str, case_id: str) -> list[Envelope]:
@@ -100,13 +128,15 @@ async def load(repo: ReviewRepository, bureau_id: str, case_id: str) -> list[Env
 
 
 def fold_history(history: Sequence[Envelope]) -> ReviewCase:
-    state = ReviewCase.fold_recorded((e.payload(), e.occurred_at) for e in history)
+    state = ReviewCase.fold_recorded((e.payload(), e.occurred_at, e.actor.user_id) for e in history)
     assert state is not None
     return state
 
 
-def _fold(state: ReviewCase | None, events: Sequence[Event], at: datetime) -> ReviewCase:
+def _fold(
+    state: ReviewCase | None, events: Sequence[Event], at: datetime, by: str | None = None
+) -> ReviewCase:
     for event in events:
-        state = apply(state, event, at)
+        state = apply(state, event, at, by)
     assert state is not None
     return state

@@ -68,6 +68,12 @@ class ApplicantVault:
         data = json.loads(Fernet(row["key"]).decrypt(row["ciphertext"]))
         return ApplicantDetails(**data) if data else None
 
+    async def knows(self, conn: asyncpg.Connection, applicant_ref: str) -> bool:
+        found = await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM applicants WHERE applicant_ref = $1)", applicant_ref
+        )
+        return bool(found)
+
     async def erase(self, conn: asyncpg.Connection, applicant_ref: str, on: date) -> bool:
         """Destroy the key and the blind index; False when the applicant is unknown."""
         updated = await conn.execute(

@@ -146,6 +146,18 @@ class RequestRepository:
         )
         return int(value)
 
+    async def has_applicant(
+        self, bureau_id: str, applicant_ref: str, conn: asyncpg.Connection | None = None
+    ) -> bool:
+        """Whether the applicant made a request to this bureau."""
+        found = await (conn or self.pool).fetchval(
+            "SELECT EXISTS (SELECT 1 FROM request_summaries "
+            "WHERE bureau_id = $1 AND applicant_ref = $2)",
+            bureau_id,
+            applicant_ref,
+        )
+        return bool(found)
+
     async def open_requests(self, conn: asyncpg.Connection) -> list[tuple[str, str]]:
         rows = await conn.fetch(
             "SELECT bureau_id, request_id FROM request_summaries WHERE closed_on IS NULL "

@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 
 from gongkai_contracts import Actor
-from gongkai_contracts.envelope import Role
 from gongkai_contracts.topics import events_topic
 from gongkai_contracts.vocabulary import (
     APPLICANT_CATEGORY_LABELS,
@@ -25,6 +24,7 @@ from gongkai_contracts.vocabulary import (
     Channel,
     ReplyOutcome,
 )
+from gongkai_platform.auth import BureauHead, CentralOffice, Clerk, Reader
 from gongkai_platform.consumer import ConsumerRunner, running
 from gongkai_platform.db import create_pool, migrate
 from gongkai_platform.http import install_common
@@ -116,8 +116,10 @@ class ConsultationBody(Body):
 
 
 class ExtensionBody(Body):
+    """The bureau head approves the extension by posting it: the approver recorded
+    (`DeadlineExtended.approved_by`) is the signature on the head's token."""
+
     working_days: int = Field(ge=1, le=20)
-    approved_by: str = Field(min_length=1, max_length=100, description="工作机构负责人")
     notified_on: date
 
 
@@ -159,11 +161,6 @@ class CalendarBody(Body):
     make_up_workdays: list[date] = Field(default_factory=list, description="调休上班日")
 
 
-def current_actor() -> Actor:
-    # Tokens arrive with the trust issue; until then every caller is an anonymous clerk.
-    return Actor(user_id="anonymous", role=Role.CLERK)
-
-
 def repo_of(request: Request) -> RequestRepository:
     return request.app.state.repo  # type: ignore[no-any-return]
 
@@ -174,7 +171,6 @@ def vault_of(request: Request) -> ApplicantVault:
 
 Repo = Annotated[RequestRepository, Depends(repo_of)]
 Vault = Annotated[ApplicantVault, Depends(vault_of)]
-Who = Annotated[Actor, Depends(current_actor)]
 
 
 def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -250,7 +246,7 @@ def create_app(settings: Settings) -> FastAPI:
         response: Response,
         bureau_id: Id,
         body: RegisterRequestBody,
-        actor: Who,
+        who: Clerk,
         repo: Repo,
         vault: Vault,
     ) -> Registered:
@@ -266,7 +262,7 @@ def create_app(settings: Settings) -> FastAPI:
         )
         applicant = ApplicantDetails(**body.applicant.model_dump()) if body.applicant else None
         envelope, created = await register_request(
-            repo, vault, command_, applicant, actor, today_in_china()
+            repo, vault, command_, applicant, who.actor, today_in_china()
         )
         if not created:
             response.status_code = 200
@@ -278,14 +274,14 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post(f"{base}/{{request_id}}/correction-request")
     async def request_correction(
-        bureau_id: Id, request_id: Id, body: CorrectionRequestBody, actor: Who, repo: Repo
+        bureau_id: Id, request_id: Id, body: CorrectionRequestBody, who: Clerk, repo: Repo
     ) -> dict[str, Any]:
         """补正告知 (条例 第三十条): once, within 7 working days; the clock stops."""
         return await command(
             repo,
             bureau_id,
             request_id,
-            actor,
+            who.actor,
             body.notified_on,
             lambda s, c: s.request_correction(
                 body.notified_on, body.correct_by, body.items_to_correct, c
@@ -294,21 +290,21 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post(f"{base}/{{request_id}}/correction")
     async def receive_correction(
-        bureau_id: Id, request_id: Id, body: OnDay, actor: Who, repo: Repo
+        bureau_id: Id, request_id: Id, body: OnDay, who: Clerk, repo: Repo
     ) -> dict[str, Any]:
         """The corrected request arrived: the reply period restarts from this day."""
         return await command(
             repo,
             bureau_id,
             request_id,
-            actor,
+            who.actor,
             body.on,
             lambda s, c: s.receive_correction(body.on, c),
         )
 
     @app.post(f"{base}/{{request_id}}/correction-lapse")
     async def lapse_correction(
-        bureau_id: Id, request_id: Id, body: OnDay, actor: Who, repo: Repo
+        bureau_id: Id, request_id: Id, body: OnDay, who: Clerk, repo: Repo
     ) -> dict[str, Any]:
         """No correction by the stated date: 视为放弃申请 (其他处理 1)."""
         history = await repo.history(bureau_id, request_id)
@@ -321,55 +317,56 @@ def create_app(settings: Settings) -> FastAPI:
             repo,
             bureau_id,
             request_id,
-            actor,
+            who.actor,
             body.on,
             lambda s, c: s.lapse_correction(body.on, by),
         )
 
     @app.post(f"{base}/{{request_id}}/consultation")
     async def start_consultation(
-        bureau_id: Id, request_id: Id, body: ConsultationBody, actor: Who, repo: Repo
+        bureau_id: Id, request_id: Id, body: ConsultationBody, who: Clerk, repo: Repo
     ) -> dict[str, Any]:
         """征求意见: the clock pauses (条例 第三十三条 第三款)."""
         return await command(
             repo,
             bureau_id,
             request_id,
-            actor,
+            who.actor,
             body.started_on,
             lambda s, c: s.start_consultation(body.started_on, body.party, body.third_party, c),
         )
 
     @app.post(f"{base}/{{request_id}}/consultation-end")
     async def end_consultation(
-        bureau_id: Id, request_id: Id, body: OnDay, actor: Who, repo: Repo
+        bureau_id: Id, request_id: Id, body: OnDay, who: Clerk, repo: Repo
     ) -> dict[str, Any]:
         return await command(
             repo,
             bureau_id,
             request_id,
-            actor,
+            who.actor,
             body.on,
             lambda s, c: s.end_consultation(body.on, c),
         )
 
     @app.post(f"{base}/{{request_id}}/extension")
     async def extend(
-        bureau_id: Id, request_id: Id, body: ExtensionBody, actor: Who, repo: Repo
+        bureau_id: Id, request_id: Id, body: ExtensionBody, head: BureauHead, repo: Repo
     ) -> dict[str, Any]:
-        """延长答复期限: once, approved by the head of the disclosure office."""
+        """延长答复期限: once, approved by the head (经工作机构负责人同意, 条例 第三十三条),
+        who posts it; the approver recorded is the head's signature."""
         return await command(
             repo,
             bureau_id,
             request_id,
-            actor,
+            head.actor,
             body.notified_on,
-            lambda s, c: s.extend(body.working_days, body.approved_by, body.notified_on, c),
+            lambda s, c: s.extend(body.working_days, head.signature, body.notified_on, c),
         )
 
     @app.post(f"{base}/{{request_id}}/fee-notice")
     async def notice_fee(
-        bureau_id: Id, request_id: Id, body: FeeNoticeBody, actor: Who, repo: Repo
+        bureau_id: Id, request_id: Id, body: FeeNoticeBody, who: Clerk, repo: Repo
     ) -> dict[str, Any]:
         """收费通知 under 国办函〔2020〕109号 (按件 counts the applicant's month)."""
         history = await repo.existing_history(bureau_id, request_id)
@@ -384,31 +381,31 @@ def create_app(settings: Settings) -> FastAPI:
             repo,
             bureau_id,
             request_id,
-            actor,
+            who.actor,
             body.noticed_on,
             lambda s, c: s.notice_fee(body.scheme, body.units, before, body.noticed_on, c),
         )
 
     @app.post(f"{base}/{{request_id}}/fee-payment")
     async def pay_fee(
-        bureau_id: Id, request_id: Id, body: OnDay, actor: Who, repo: Repo
+        bureau_id: Id, request_id: Id, body: OnDay, who: Clerk, repo: Repo
     ) -> dict[str, Any]:
         return await command(
-            repo, bureau_id, request_id, actor, body.on, lambda s, c: s.pay_fee(body.on, c)
+            repo, bureau_id, request_id, who.actor, body.on, lambda s, c: s.pay_fee(body.on, c)
         )
 
     @app.post(f"{base}/{{request_id}}/fee-lapse")
     async def lapse_fee(
-        bureau_id: Id, request_id: Id, body: OnDay, actor: Who, repo: Repo
+        bureau_id: Id, request_id: Id, body: OnDay, who: Clerk, repo: Repo
     ) -> dict[str, Any]:
         """Not paid in time: 不再处理 (其他处理 2)."""
         return await command(
-            repo, bureau_id, request_id, actor, body.on, lambda s, c: s.lapse_fee(body.on)
+            repo, bureau_id, request_id, who.actor, body.on, lambda s, c: s.lapse_fee(body.on)
         )
 
     @app.post(f"{base}/{{request_id}}/reply-drafts", status_code=201)
     async def draft_reply(
-        bureau_id: Id, request_id: Id, body: DraftBody, actor: Who, repo: Repo
+        bureau_id: Id, request_id: Id, body: DraftBody, who: Clerk, repo: Repo
     ) -> dict[str, Any]:
         """A reply draft goes to confidentiality review; the request waits in awaiting_review."""
         draft_id = body.draft_id or uuid4().hex
@@ -416,7 +413,7 @@ def create_app(settings: Settings) -> FastAPI:
             repo,
             bureau_id,
             request_id,
-            actor,
+            who.actor,
             today_in_china(),
             lambda s, c: s.draft_reply(draft_id, body.outcome, body.legal_basis, body.summary),
         )
@@ -424,24 +421,24 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post(f"{base}/{{request_id}}/reply")
     async def send_reply(
-        bureau_id: Id, request_id: Id, body: OnDay, actor: Who, repo: Repo
+        bureau_id: Id, request_id: Id, body: OnDay, who: Clerk, repo: Repo
     ) -> dict[str, Any]:
         """Send the approved draft; 409 before review approval."""
         return await command(
-            repo, bureau_id, request_id, actor, body.on, lambda s, c: s.send_reply(body.on)
+            repo, bureau_id, request_id, who.actor, body.on, lambda s, c: s.send_reply(body.on)
         )
 
     @app.post(f"{base}/{{request_id}}/withdrawal")
     async def withdraw(
-        bureau_id: Id, request_id: Id, body: OnDay, actor: Who, repo: Repo
+        bureau_id: Id, request_id: Id, body: OnDay, who: Clerk, repo: Repo
     ) -> dict[str, Any]:
         return await command(
-            repo, bureau_id, request_id, actor, body.on, lambda s, c: s.withdraw(body.on)
+            repo, bureau_id, request_id, who.actor, body.on, lambda s, c: s.withdraw(body.on)
         )
 
     @app.get(f"{base}/{{request_id}}")
     async def one_request(
-        bureau_id: Id, request_id: Id, repo: Repo, vault: Vault
+        bureau_id: Id, request_id: Id, _: Reader, repo: Repo, vault: Vault
     ) -> dict[str, Any]:
         """One request with its full history and, unless erased, its applicant."""
         history = await repo.existing_history(bureau_id, request_id)
@@ -458,12 +455,14 @@ def create_app(settings: Settings) -> FastAPI:
         }
 
     @app.get(f"{base}/{{request_id}}/events")
-    async def request_events(bureau_id: Id, request_id: Id, repo: Repo) -> list[dict[str, Any]]:
+    async def request_events(
+        bureau_id: Id, request_id: Id, _: Reader, repo: Repo
+    ) -> list[dict[str, Any]]:
         history = await repo.existing_history(bureau_id, request_id)
         return envelopes_json(history)
 
     @app.get(f"{base}/{{request_id}}/deadline")
-    async def deadline(bureau_id: Id, request_id: Id, repo: Repo) -> dict[str, Any]:
+    async def deadline(bureau_id: Id, request_id: Id, _: Reader, repo: Repo) -> dict[str, Any]:
         """The deadline with its day-by-day derivation (counted, holiday, 调休, paused…)."""
         history = await repo.existing_history(bureau_id, request_id)
         state = RequestState.fold([e.payload() for e in history])
@@ -488,6 +487,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get(base)
     async def list_requests(
         bureau_id: Id,
+        _: Reader,
         repo: Repo,
         status: Status | None = None,
         open_only: bool = Query(False, alias="open"),
@@ -516,7 +516,7 @@ def create_app(settings: Settings) -> FastAPI:
         )
 
     @app.post("/calendars", status_code=201)
-    async def post_calendar(body: CalendarBody, actor: Who, repo: Repo) -> dict[str, Any]:
+    async def post_calendar(body: CalendarBody, who: CentralOffice, repo: Repo) -> dict[str, Any]:
         """The central office publishes a year's working-day calendar; open deadlines move."""
         try:
             year_calendar = YearCalendar(
@@ -526,7 +526,7 @@ def create_app(settings: Settings) -> FastAPI:
             from gongkai_platform.errors import DomainError
 
             raise DomainError("holidays", str(exc)) from exc
-        envelope, changes = await publish_calendar(repo, year_calendar, actor, today_in_china())
+        envelope, changes = await publish_calendar(repo, year_calendar, who.actor, today_in_china())
         return {
             "event_id": str(envelope.event_id),
             "recomputed": [
@@ -541,7 +541,7 @@ def create_app(settings: Settings) -> FastAPI:
         }
 
     @app.post("/bureaus/{bureau_id}/cases", status_code=201)
-    async def post_case(bureau_id: Id, body: CaseBody, actor: Who, repo: Repo) -> dict[str, Any]:
+    async def post_case(bureau_id: Id, body: CaseBody, who: Clerk, repo: Repo) -> dict[str, Any]:
         """行政复议 or 行政诉讼 (directly, or after reconsideration) about disclosure work."""
         envelope = await cases.file(
             repo,
@@ -550,30 +550,37 @@ def create_app(settings: Settings) -> FastAPI:
             body.kind,
             body.filed_on,
             body.request_id,
-            actor,
+            who.actor,
             today_in_china(),
         )
         return {"case_id": body.case_id, "event_id": str(envelope.event_id)}
 
     @app.post("/bureaus/{bureau_id}/cases/{case_id}/decision")
     async def decide_case(
-        bureau_id: Id, case_id: Id, body: CaseDecisionBody, actor: Who, repo: Repo
+        bureau_id: Id, case_id: Id, body: CaseDecisionBody, who: Clerk, repo: Repo
     ) -> dict[str, Any]:
         """The decision as written (驳回, 撤销, 终止…) and its table 四 result column."""
-        case = await cases.decide(repo, bureau_id, case_id, body.decided_on, body.decision, actor)
+        case = await cases.decide(
+            repo, bureau_id, case_id, body.decided_on, body.decision, who.actor
+        )
         return {"case_id": case_id, "result": case.result, "decision": case.decision}
 
     @app.get("/bureaus/{bureau_id}/cases")
     async def get_cases(
-        bureau_id: Id, repo: Repo, pending_on: date | None = None
+        bureau_id: Id, _: Reader, repo: Repo, pending_on: date | None = None
     ) -> list[dict[str, Any]]:
         """All cases, or those pending (尚未审结) on a day such as 12-31."""
         return await cases.list_cases(repo, bureau_id, pending_on)
 
-    @app.post("/applicants/{applicant_ref}/erasure")
-    async def erase(applicant_ref: Id, actor: Who, repo: Repo, vault: Vault) -> dict[str, Any]:
-        """Destroy the applicant's key: their data can no longer be read; events stay."""
-        envelope = await erase_applicant(repo, vault, applicant_ref, actor, today_in_china())
+    @app.post("/bureaus/{bureau_id}/applicants/{applicant_ref}/erasure")
+    async def erase(
+        bureau_id: Id, applicant_ref: Id, head: BureauHead, repo: Repo, vault: Vault
+    ) -> dict[str, Any]:
+        """Destroy the applicant's key: their data can no longer be read; events stay. The head
+        of a bureau the applicant applied to decides it (403 for anyone else's applicant)."""
+        envelope = await erase_applicant(
+            repo, vault, bureau_id, applicant_ref, head.actor, today_in_china()
+        )
         return {"applicant_ref": applicant_ref, "event_id": str(envelope.event_id)}
 
     # ------------------------------------------------------------ ledger import (台账导入)
@@ -589,7 +596,7 @@ def create_app(settings: Settings) -> FastAPI:
         responses={200: {"description": "This file was imported before: nothing added"}},
     )
     async def import_ledger_file(
-        bureau_id: Id, request: Request, response: Response, actor: Who, repo: Repo, vault: Vault
+        bureau_id: Id, request: Request, response: Response, who: Clerk, repo: Repo, vault: Vault
     ) -> dict[str, Any]:
         """台账导入: a CSV or XLSX ledger of historical requests (see GET /ledger-template.xlsx),
         all rows or none; 422 lists every bad row. The same file again adds nothing (200)."""
@@ -602,7 +609,7 @@ def create_app(settings: Settings) -> FastAPI:
             raise LedgerRejected([RowError(0, None, "send the ledger as the form field 'file'")])
         content = await upload.read(MAX_LEDGER_BYTES + 1)
         result = await import_ledger(
-            repo, vault, bureau_id, content, upload.filename or "", actor, today_in_china()
+            repo, vault, bureau_id, content, upload.filename or "", who.actor, today_in_china()
         )
         if result.already_imported:
             response.status_code = 200

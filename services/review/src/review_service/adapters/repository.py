@@ -3,6 +3,7 @@ same transaction, so lists never lag behind a command."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -12,8 +13,8 @@ import asyncpg
 from gongkai_contracts import Envelope, Event
 from gongkai_platform.eventstore import APPEND_LOCK_ID, Metadata, PostgresEventStore
 
+from ..domain.assignment import Assignment, StageAssignment
 from ..domain.case import ReviewCase, Subject, SubjectDetails
-from ..domain.stages import DEFAULT_STAGES
 
 
 def stream_of(case_id: str) -> str:
@@ -99,27 +100,34 @@ class ReviewRepository:
             return None
         return SubjectDetails(row["title"], row["document_number"], row["summary"])
 
-    async def stages(
+    async def assignment(
         self, bureau_id: str, conn: asyncpg.Connection | None = None
-    ) -> tuple[tuple[str, ...], bool]:
-        """The bureau's stages, and whether they are the default ones (never set)."""
-        stages = await (conn or self.pool).fetchval(
-            "SELECT stages FROM review_stage_settings WHERE bureau_id = $1", bureau_id
+    ) -> Assignment:
+        """The bureau's stages with their reviewers; the default stages, with nobody, if unset."""
+        row = await (conn or self.pool).fetchrow(
+            "SELECT stages, reviewers FROM review_stage_settings WHERE bureau_id = $1", bureau_id
         )
-        if stages is None:
-            return DEFAULT_STAGES, True
-        return tuple(stages), False
-
-    async def set_stages(
-        self, bureau_id: str, stages: Sequence[str], set_by: str, at: datetime
-    ) -> None:
-        await self.pool.execute(
-            """INSERT INTO review_stage_settings (bureau_id, stages, set_at, set_by)
-               VALUES ($1, $2, $3, $4)
-               ON CONFLICT (bureau_id) DO UPDATE
-               SET stages = EXCLUDED.stages, set_at = EXCLUDED.set_at, set_by = EXCLUDED.set_by""",
+        if row is None:
+            return Assignment.unset(bureau_id)
+        reviewers: list[list[str]] = json.loads(row["reviewers"])
+        return Assignment(
             bureau_id,
-            list(stages),
+            tuple(
+                StageAssignment(name, tuple(reviewers[i]) if i < len(reviewers) else ())
+                for i, name in enumerate(row["stages"])
+            ),
+        )
+
+    async def set_assignment(self, assignment: Assignment, set_by: str, at: datetime) -> None:
+        await self.pool.execute(
+            """INSERT INTO review_stage_settings (bureau_id, stages, reviewers, set_at, set_by)
+               VALUES ($1, $2, $3::jsonb, $4, $5)
+               ON CONFLICT (bureau_id) DO UPDATE
+               SET stages = EXCLUDED.stages, reviewers = EXCLUDED.reviewers,
+                   set_at = EXCLUDED.set_at, set_by = EXCLUDED.set_by""",
+            assignment.bureau_id,
+            list(assignment.names),
+            json.dumps([list(s.reviewers) for s in assignment.stages], ensure_ascii=False),
             at,
             set_by,
         )

@@ -41,7 +41,8 @@ class CaseState(StrEnum):
 
 @dataclass(frozen=True)
 class StageResult:
-    """One stage's opinion, signed by its reviewer (or the body a referral was answered by)."""
+    """One stage's opinion, signed by its reviewer (or the body a referral was answered by);
+    `recorded_by` is the user id of whoever recorded it (the event's actor)."""
 
     stage: str
     reviewer: str
@@ -50,6 +51,7 @@ class StageResult:
     passed: bool = True
     by_referral: bool = False
     at: datetime | None = None
+    recorded_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,14 +85,17 @@ class ReviewCase:
 
     @staticmethod
     def fold(events: Sequence[Event]) -> ReviewCase | None:
-        return ReviewCase.fold_recorded([(e, None) for e in events])
+        return ReviewCase.fold_recorded([(e, None, None) for e in events])
 
     @staticmethod
-    def fold_recorded(history: Iterable[tuple[Event, datetime | None]]) -> ReviewCase | None:
-        """Fold events with the time each occurred, for the written record."""
+    def fold_recorded(
+        history: Iterable[tuple[Event, datetime | None, str | None]],
+    ) -> ReviewCase | None:
+        """Fold events with the time each occurred and the user who recorded it (the written
+        record, and the rule that one user signs one stage of a case)."""
         state: ReviewCase | None = None
-        for event, at in history:
-            state = apply(state, event, at)
+        for event, at, by in history:
+            state = apply(state, event, at, by)
         return state
 
     @property
@@ -249,8 +254,11 @@ def open_review(case_id: str, subject: Subject, stages: Iterable[str]) -> list[E
     ]
 
 
-def apply(state: ReviewCase | None, event: Event, at: datetime | None = None) -> ReviewCase:
-    """Fold one event into the state; the only place that knows what each event means."""
+def apply(
+    state: ReviewCase | None, event: Event, at: datetime | None = None, by: str | None = None
+) -> ReviewCase:
+    """Fold one event into the state; the only place that knows what each event means. `by`:
+    the user id of the event's actor."""
     if isinstance(event, ReviewOpened):
         return ReviewCase(
             case_id=event.case_id,
@@ -278,6 +286,7 @@ def apply(state: ReviewCase | None, event: Event, at: datetime | None = None) ->
                 grounds=grounds,
                 by_referral=pending is not None,
                 at=at,
+                recorded_by=by,
             )
             return replace(state, results=(*state.results, result), referrals=referrals)
         case ReviewReferred():

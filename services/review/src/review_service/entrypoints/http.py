@@ -14,9 +14,8 @@ from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from gongkai_contracts import Actor
-from gongkai_contracts.envelope import Role
 from gongkai_contracts.vocabulary import ReviewSubject
+from gongkai_platform.auth import BureauHead, Principal, Reader, Reviewer
 from gongkai_platform.consumer import ConsumerRunner, running
 from gongkai_platform.db import create_pool, migrate
 from gongkai_platform.errors import NotFoundError
@@ -25,16 +24,18 @@ from gongkai_platform.telemetry import setup_telemetry
 
 from ..adapters.repository import ReviewRepository
 from ..config import Settings
+from ..domain.assignment import MAX_REVIEWERS, MAX_USER_ID, Assignment
 from ..domain.case import CaseState, ReviewCase
 from ..domain.grounds import WithholdingGround
 from ..domain.stages import MAX_STAGE_NAME, MAX_STAGES
-from ..handlers import Decision, fold_history, handle, load, set_review_stages
+from ..handlers import Decision, act_at_stage, assign_stages, fold_history, load
 from ..reactions.when_submitted_for_review_open_case import WhenSubmittedForReviewOpenCase
 from .record import record_html, written_record
 
 MIGRATIONS = FilePath(__file__).parent.parent / "migrations"
 Id = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 StageName = Annotated[str, Field(min_length=1, max_length=MAX_STAGE_NAME)]
+UserId = Annotated[str, Field(min_length=1, max_length=MAX_USER_ID)]
 Grounds = Annotated[
     list[WithholdingGround],
     Field(
@@ -49,27 +50,34 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class StagesBody(Body):
-    """The bureau's review stages, in order. Cases opened from now on use them; open cases keep
-    the stages they opened with."""
+class StageBody(Body):
+    """A stage (审查环节) and the user ids of the reviewers who may act at it."""
 
-    stages: list[StageName] = Field(min_length=1, max_length=MAX_STAGES)
+    name: StageName
+    reviewers: list[UserId] = Field(min_length=1, max_length=MAX_REVIEWERS)
+
+
+class StagesBody(Body):
+    """The bureau's review stages in order, each with its reviewers. Cases opened from now on
+    take these stages (open cases keep the stages they opened with); the reviewers assigned now
+    act at every case, open ones included."""
+
+    stages: list[StageBody] = Field(min_length=1, max_length=MAX_STAGES)
 
 
 class StageCompletionBody(Body):
-    """The reviewer of the case's current stage agrees; the last stage's agreement approves."""
+    """A reviewer assigned to the case's current stage agrees; the last stage's agreement
+    approves. The signature (审查人) is the reviewer's token: their name, else their user id."""
 
     stage: StageName = Field(description="the stage completed: must be the case's current stage")
-    reviewer: str = Field(min_length=1, max_length=100, description="审查人")
     opinion: str = Field(min_length=1, max_length=4000, description="审查意见")
     withholding_grounds: Grounds
 
 
 class RejectionBody(Body):
-    """The reviewer of the current stage does not agree: the case closes as rejected."""
+    """A reviewer assigned to the current stage does not agree: the case closes as rejected."""
 
     stage: StageName = Field(description="the stage rejecting: must be the case's current stage")
-    reviewer: str = Field(min_length=1, max_length=100, description="审查人")
     reasons: str = Field(min_length=1, max_length=4000, description="不同意公开的理由")
     withholding_grounds: Grounds
 
@@ -95,11 +103,6 @@ class ReferralAnswerBody(Body):
     withholding_grounds: Grounds
 
 
-def current_actor() -> Actor:
-    # Tokens arrive with the trust issue; until then every caller is an anonymous reviewer.
-    return Actor(user_id="anonymous", role=Role.REVIEWER)
-
-
 def repo_of(request: Request) -> ReviewRepository:
     return request.app.state.repo  # type: ignore[no-any-return]
 
@@ -109,7 +112,6 @@ def now() -> datetime:
 
 
 Repo = Annotated[ReviewRepository, Depends(repo_of)]
-Who = Annotated[Actor, Depends(current_actor)]
 
 
 def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -150,6 +152,7 @@ def case_view(state: ReviewCase) -> dict[str, Any]:
             {
                 "stage": r.stage,
                 "reviewer": r.reviewer,
+                "recorded_by": r.recorded_by,
                 "opinion": r.opinion,
                 "withholding_grounds": [g.value for g in r.grounds],
                 "passed": r.passed,
@@ -176,6 +179,14 @@ def case_view(state: ReviewCase) -> dict[str, Any]:
     }
 
 
+def assignment_view(assignment: Assignment) -> dict[str, Any]:
+    return {
+        "bureau_id": assignment.bureau_id,
+        "stages": [{"name": s.name, "reviewers": list(s.reviewers)} for s in assignment.stages],
+        "default": assignment.default,
+    }
+
+
 def create_app(settings: Settings) -> FastAPI:
     setup_telemetry("review", settings.otlp_endpoint, log_level=settings.log_level)
     app = FastAPI(title="Gongkai review (保密审查)", lifespan=lifespan(settings))
@@ -183,84 +194,104 @@ def create_app(settings: Settings) -> FastAPI:
     base = "/bureaus/{bureau_id}/reviews"
 
     async def command(
-        repo: ReviewRepository, bureau_id: str, case_id: str, actor: Actor, decide: Decision
+        repo: ReviewRepository,
+        bureau_id: str,
+        case_id: str,
+        reviewer: Principal,
+        decide: Decision,
+        *,
+        signs: bool,
     ) -> dict[str, Any]:
-        outcome = await handle(repo, bureau_id, case_id, actor, now(), decide)
+        outcome = await act_at_stage(
+            repo, bureau_id, case_id, reviewer.actor, now(), decide, signs=signs
+        )
         return {**case_view(outcome.state), "events": [e.event_type for e in outcome.envelopes]}
 
     @app.get("/bureaus/{bureau_id}/review-stages")
-    async def get_stages(bureau_id: Id, repo: Repo) -> dict[str, Any]:
-        """The stages new cases of this bureau open with; `default` until the bureau sets some."""
-        stages, default = await repo.stages(bureau_id)
-        return {"bureau_id": bureau_id, "stages": list(stages), "default": default}
+    async def get_stages(bureau_id: Id, _: Reader, repo: Repo) -> dict[str, Any]:
+        """The stages new cases of this bureau open with and who reviews at each; `default`
+        (初审, 复审, 终审 with nobody assigned) until the bureau head sets them."""
+        return assignment_view(await repo.assignment(bureau_id))
 
     @app.put("/bureaus/{bureau_id}/review-stages")
-    async def put_stages(bureau_id: Id, body: StagesBody, actor: Who, repo: Repo) -> dict[str, Any]:
-        """Set the bureau's stages (e.g. 初审, 复审, 终审); open cases keep the ones they have."""
-        stages = await set_review_stages(repo, bureau_id, body.stages, actor, now())
-        return {"bureau_id": bureau_id, "stages": list(stages), "default": False}
+    async def put_stages(
+        bureau_id: Id, body: StagesBody, head: BureauHead, repo: Repo
+    ) -> dict[str, Any]:
+        """The bureau head sets the stages (e.g. 初审, 复审, 终审) and assigns their reviewers;
+        open cases keep their stages, and are reviewed by the reviewers assigned now."""
+        stages = [(s.name, s.reviewers) for s in body.stages]
+        return assignment_view(await assign_stages(repo, bureau_id, stages, head.actor, now()))
 
     @app.post(f"{base}/{{case_id}}/stage-completions")
     async def complete_stage(
-        bureau_id: Id, case_id: Id, body: StageCompletionBody, actor: Who, repo: Repo
+        bureau_id: Id, case_id: Id, body: StageCompletionBody, who: Reviewer, repo: Repo
     ) -> dict[str, Any]:
-        """ReviewStageCompleted; after the last stage also ReviewApproved."""
+        """ReviewStageCompleted signed by the reviewer; after the last stage also
+        ReviewApproved. 403 unless the reviewer is assigned to the current stage and has not
+        signed another stage of the case."""
         return await command(
             repo,
             bureau_id,
             case_id,
-            actor,
+            who,
             lambda s: s.complete_stage(
-                body.stage, body.reviewer, body.opinion, body.withholding_grounds
+                body.stage, who.signature, body.opinion, body.withholding_grounds
             ),
+            signs=True,
         )
 
     @app.post(f"{base}/{{case_id}}/rejection")
     async def reject(
-        bureau_id: Id, case_id: Id, body: RejectionBody, actor: Who, repo: Repo
+        bureau_id: Id, case_id: Id, body: RejectionBody, who: Reviewer, repo: Repo
     ) -> dict[str, Any]:
-        """The stage's opinion (ReviewStageCompleted) and ReviewRejected: the case is closed."""
+        """The stage's opinion (ReviewStageCompleted, signed by the reviewer) and
+        ReviewRejected: the case is closed. 403 as for a completion."""
         return await command(
             repo,
             bureau_id,
             case_id,
-            actor,
-            lambda s: s.reject(body.stage, body.reviewer, body.reasons, body.withholding_grounds),
+            who,
+            lambda s: s.reject(body.stage, who.signature, body.reasons, body.withholding_grounds),
+            signs=True,
         )
 
     @app.post(f"{base}/{{case_id}}/referral")
     async def refer(
-        bureau_id: Id, case_id: Id, body: ReferralBody, actor: Who, repo: Repo
+        bureau_id: Id, case_id: Id, body: ReferralBody, who: Reviewer, repo: Repo
     ) -> dict[str, Any]:
-        """ReviewReferred; the case waits for the answer before any stage can move."""
+        """ReviewReferred; the case waits for the answer before any stage can move. 403 unless
+        the reviewer is assigned to the current stage."""
         return await command(
             repo,
             bureau_id,
             case_id,
-            actor,
+            who,
             lambda s: s.refer(body.stage, body.referred_to, body.question),
+            signs=False,
         )
 
     @app.post(f"{base}/{{case_id}}/referral-answer")
     async def answer_referral(
-        bureau_id: Id, case_id: Id, body: ReferralAnswerBody, actor: Who, repo: Repo
+        bureau_id: Id, case_id: Id, body: ReferralAnswerBody, who: Reviewer, repo: Repo
     ) -> dict[str, Any]:
         """The answer completes the referring stage (ReviewStageCompleted signed by the body
         that answered), then ReviewApproved after the last stage; ReviewRejected if not to
-        disclose."""
+        disclose. Recorded by a reviewer assigned to the referring stage (else 403)."""
         return await command(
             repo,
             bureau_id,
             case_id,
-            actor,
+            who,
             lambda s: s.answer_referral(
                 body.answered_by, body.opinion, body.disclose, body.withholding_grounds
             ),
+            signs=False,
         )
 
     @app.get(base)
     async def list_cases(
         bureau_id: Id,
+        _: Reader,
         repo: Repo,
         state: CaseState | None = None,
         subject: ReviewSubject | None = None,
@@ -278,7 +309,7 @@ def create_app(settings: Settings) -> FastAPI:
         )
 
     @app.get(f"{base}/{{case_id}}")
-    async def one_case(bureau_id: Id, case_id: Id, repo: Repo) -> dict[str, Any]:
+    async def one_case(bureau_id: Id, case_id: Id, _: Reader, repo: Repo) -> dict[str, Any]:
         """The case as it stands, with its history: every event as stored."""
         history = await load(repo, bureau_id, case_id)
         details = await repo.details(bureau_id, case_id)
@@ -293,6 +324,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def record(
         bureau_id: Id,
         case_id: Id,
+        _: Reader,
         repo: Repo,
         output: Literal["json", "html"] = Query("json", alias="format"),
     ) -> dict[str, Any] | HTMLResponse:
