@@ -120,6 +120,7 @@ POLICY: dict[tuple[Service, str, str], str | set[str]] = {
     ("reporting", "GET", "/consumers"): OVERSEER,
 }
 
+SERVICES: list[Service] = ["catalogue", "requests", "review", "reporting"]
 ROLES = ["clerk", "reviewer", "bureau_head", "central_office", "auditor"]
 
 
@@ -177,7 +178,7 @@ async def test_every_role_on_every_endpoint(stack: LocalStack) -> None:
     failures: list[str] = []
     checked = 0
     async with httpx.AsyncClient(timeout=20) as client:
-        for service in ("catalogue", "requests", "review", "reporting"):
+        for service in SERVICES:
             base = stack.url(service)
             document = (await client.get(f"{base}/openapi.json")).json()
             for template, operations in document["paths"].items():
@@ -211,7 +212,7 @@ async def test_every_role_on_every_endpoint(stack: LocalStack) -> None:
 
 async def test_operations_and_public_pages_need_no_token(stack: LocalStack) -> None:
     async with httpx.AsyncClient(timeout=20) as client:
-        for service in ("catalogue", "requests", "review", "reporting"):
+        for service in SERVICES:
             for path in ("/health", "/openapi.json", "/docs"):
                 answer = await client.get(f"{stack.url(service)}{path}")
                 assert answer.status_code == 200, (service, path, answer.status_code)
