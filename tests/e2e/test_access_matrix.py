@@ -42,6 +42,7 @@ CASE = "/bureaus/{bureau_id}/reviews/{case_id}"
 POLICY: dict[tuple[Service, str, str], str | set[str]] = {
     # catalogue
     ("catalogue", "GET", "/health"): PUBLIC,
+    ("catalogue", "GET", "/metrics"): PUBLIC,
     ("catalogue", "GET", "/bureaus"): ANY,
     ("catalogue", "POST", "/bureaus"): CENTRAL,
     ("catalogue", "GET", "/bureaus/{bureau_id}"): ANY,
@@ -60,6 +61,7 @@ POLICY: dict[tuple[Service, str, str], str | set[str]] = {
     ("catalogue", "GET", "/public/bureaus/{bureau_id}/guide"): PUBLIC,
     # requests
     ("requests", "GET", "/health"): PUBLIC,
+    ("requests", "GET", "/metrics"): PUBLIC,
     ("requests", "POST", "/bureaus/{bureau_id}/requests"): CLERK,
     ("requests", "GET", "/bureaus/{bureau_id}/requests"): READ,
     ("requests", "POST", f"{REQUEST}/correction-request"): CLERK,
@@ -87,6 +89,7 @@ POLICY: dict[tuple[Service, str, str], str | set[str]] = {
     ("requests", "GET", "/ledger-template.xlsx"): PUBLIC,
     # review
     ("review", "GET", "/health"): PUBLIC,
+    ("review", "GET", "/metrics"): PUBLIC,
     ("review", "GET", "/bureaus/{bureau_id}/review-stages"): READ,
     ("review", "PUT", "/bureaus/{bureau_id}/review-stages"): HEAD,
     ("review", "POST", f"{CASE}/stage-completions"): REVIEWER,
@@ -98,6 +101,7 @@ POLICY: dict[tuple[Service, str, str], str | set[str]] = {
     ("review", "GET", f"{CASE}/record"): READ,
     # reporting
     ("reporting", "GET", "/health"): PUBLIC,
+    ("reporting", "GET", "/metrics"): PUBLIC,
     ("reporting", "GET", "/bureaus/{bureau_id}/annual-reports/{year}"): READ,
     ("reporting", "GET", "/bureaus/{bureau_id}/annual-reports/{year}/cells"): READ,
     ("reporting", "PUT", "/bureaus/{bureau_id}/annual-reports/{year}/narrative"): CLERK,
@@ -213,6 +217,6 @@ async def test_every_role_on_every_endpoint(stack: LocalStack) -> None:
 async def test_operations_and_public_pages_need_no_token(stack: LocalStack) -> None:
     async with httpx.AsyncClient(timeout=20) as client:
         for service in SERVICES:
-            for path in ("/health", "/openapi.json", "/docs"):
+            for path in ("/health", "/metrics", "/openapi.json", "/docs"):
                 answer = await client.get(f"{stack.url(service)}{path}")
                 assert answer.status_code == 200, (service, path, answer.status_code)

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from prometheus_client import REGISTRY
 
 from gongkai_contracts import GENESIS_HASH, Envelope, chain_hash
 from gongkai_contracts.topics import dlq_topic
@@ -207,3 +208,72 @@ async def test_chain_verification_refuses_a_forged_event_and_keeps_the_real_chai
         await runner.stop()
         await producer.stop()
         await pool.close()
+
+
+class Gated:
+    """Applies nothing until the gate opens: the consumer falls behind meanwhile."""
+
+    def __init__(self) -> None:
+        self.name = unique("test.gated")
+        self.gate = asyncio.Event()
+
+    async def apply(self, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:
+        await self.gate.wait()
+
+
+def lag_by_partition(runner: ConsumerRunner) -> dict[int, int]:
+    return {partition: behind for _, partition, behind in runner.lag()}
+
+
+async def test_lag_per_partition_and_dead_letters_are_measured(
+    fresh_database: Callable[..., Awaitable[str]],
+    kafka_bootstrap: str,
+    kafka_topic_factory: Callable[..., Awaitable[str]],
+) -> None:
+    dsn = await fresh_database()
+    await migrate(dsn)
+    pool = await create_pool(dsn)
+    store = PostgresEventStore(pool)
+    topic = await kafka_topic_factory(partitions=2)
+    await create_topics(kafka_bootstrap, [TopicSpec(dlq_topic(topic), 1)])
+    producer = make_producer(kafka_bootstrap)
+    await producer.start()
+    for _ in range(30):
+        await store.append(unique("request"), 0, [received()], meta(unique("b")))
+    await Relay(pool, producer, topic).publish_once()
+    handler = Gated()
+    runner = ConsumerRunner(pool, handler, [topic], kafka_bootstrap, max_records=5)
+    labels = {"consumer": handler.name, "topic": topic}
+
+    def dead_lettered() -> float | None:
+        return REGISTRY.get_sample_value("gongkai_consumer_dead_lettered_total", labels)
+
+    stop = asyncio.Event()
+    await runner.start()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        assert dead_lettered() == 0
+        await wait_for(lambda: _ge(sum(lag_by_partition(runner).values()), 30))
+        assert sorted(lag_by_partition(runner)) == [0, 1]
+        handler.gate.set()
+        await wait_for(lambda: _ge(runner.applied, 30))
+        await wait_for(lambda: _eq(_sum(lag_by_partition(runner)), 0))
+        assert REGISTRY.get_sample_value("gongkai_consumer_applied_total", labels) == 30
+
+        raw = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        await raw.start()
+        await raw.send_and_wait(topic, b"{not json", key=b"b-poison")
+        await raw.stop()
+        await wait_for(lambda: _ge(runner.dead_lettered, 1))
+        assert dead_lettered() == 1
+        await wait_for(lambda: _eq(_sum(lag_by_partition(runner)), 0))
+    finally:
+        stop.set()
+        await task
+        await runner.stop()
+        await producer.stop()
+        await pool.close()
+
+
+async def _sum(lags: dict[int, int]) -> int:
+    return sum(lags.values())

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
-from collections.abc import AsyncIterator, Sequence
+import operator
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -13,9 +15,13 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
+from opentelemetry import trace
 
 from gongkai_contracts import GENESIS_HASH, ContractError, Envelope
 from gongkai_contracts.topics import HEADER_DLQ_REASON, HEADER_DLQ_SOURCE, dlq_topic
+
+from .metrics import CONSUMER_APPLIED, CONSUMER_DEAD_LETTERED, CONSUMER_LAG
+from .telemetry import TRACEPARENT, context_from
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +37,11 @@ class Delivered:
     headers: dict[str, str]
     raw: bytes = b""
     key: bytes | None = None
+
+    @property
+    def traceparent(self) -> str | None:
+        """The trace of the command that caused this event (W3C header), if it had one."""
+        return self.headers.get(TRACEPARENT)
 
 
 class Handler(Protocol):
@@ -57,6 +68,12 @@ class ConsumerRunner:
     effects, the next offset and the last applied version of every stream in the batch.
 
     Undecodable or invalid messages go to `<topic>.dlq` with the reason in a header.
+
+    Each record continues the trace of its Kafka `traceparent` header. By default the handler
+    is called once per run of consecutive records of the same trace, under a span of that
+    trace: events a reaction appends then carry the command's trace on. `batch_spans=True`
+    (projections that append no events) calls the handler once per batch, under one span per
+    trace in it, none of them current.
     """
 
     def __init__(
@@ -68,6 +85,7 @@ class ConsumerRunner:
         *,
         max_records: int = 2000,
         verify_chain: bool = False,
+        batch_spans: bool = False,
     ) -> None:
         self._pool = pool
         self._handler = handler
@@ -77,6 +95,10 @@ class ConsumerRunner:
         # Refuse events that do not continue their producer's hash chain for the bureau:
         # for reactions that act on another service's decisions (the review gate).
         self._verify_chain = verify_chain
+        self._batch_spans = batch_spans
+        self._tracer = trace.get_tracer(__name__)
+        # Next offset to apply per partition, as stored in PostgreSQL: the base of the lag.
+        self._stored: dict[TopicPartition, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
         self.applied = 0
@@ -102,8 +124,13 @@ class ConsumerRunner:
         )
         self._consumer.subscribe(self._topics, listener=_SeekToStoredOffsets(self))
         await self._consumer.start()
+        for topic in self._topics:  # shown as 0 from the start, so a first message is a rise
+            CONSUMER_DEAD_LETTERED.labels(self.name, topic)
+            CONSUMER_APPLIED.labels(self.name, topic)
+        CONSUMER_LAG.add(self)
 
     async def stop(self) -> None:
+        CONSUMER_LAG.discard(self)
         if self._consumer is not None:
             await self._consumer.stop()
         if self._dlq is not None:
@@ -116,11 +143,16 @@ class ConsumerRunner:
             self.name,
         )
         stored = {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+        fresh = [tp for tp in partitions if tp not in stored]
         for tp in partitions:
             if tp in stored:
                 self._consumer.seek(tp, stored[tp])
             else:
                 await self._consumer.seek_to_beginning(tp)
+        if fresh:  # only for the lag: without it, the lag of these stays unknown until a batch
+            with contextlib.suppress(KafkaError):
+                stored.update(await self._consumer.beginning_offsets(fresh))
+        self._stored = {tp: stored[tp] for tp in partitions if tp in stored}
         log.info("%s assigned %s, seeking to stored offsets", self.name, partitions)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -152,6 +184,16 @@ class ConsumerRunner:
                     await asyncio.wait_for(stop.wait(), timeout=backoff)
                 backoff = min(backoff * 2, 5.0)
 
+    def lag(self) -> Iterator[tuple[str, int, int]]:
+        """(topic, partition, messages after the stored offset) of each assigned partition
+        whose high watermark is known (from the last fetch)."""
+        if self._consumer is None:
+            return
+        for tp, next_offset in list(self._stored.items()):
+            highwater = self._consumer.highwater(tp)
+            if highwater is not None:
+                yield tp.topic, tp.partition, max(0, highwater - next_offset)
+
     async def process(self, tp: TopicPartition, records: Sequence[ConsumerRecord]) -> None:
         good: list[Delivered] = []
         for record in records:
@@ -161,8 +203,21 @@ class ConsumerRunner:
                 await self._dead_letter(record, str(exc))
         async with self._pool.acquire() as conn, conn.transaction():
             fresh = await self._drop_seen(conn, good)
-            if fresh:
-                await self._handler.apply(conn, fresh)
+            if fresh and self._batch_spans:
+                with self._spans(tp, fresh):
+                    await self._handler.apply(conn, fresh)
+            elif fresh:
+                for run in _runs_by_trace(fresh):
+                    with (
+                        self._spans(tp, run) as spans,
+                        trace.use_span(
+                            spans[0],
+                            end_on_exit=False,
+                            record_exception=False,  # _spans records it
+                            set_status_on_exception=False,
+                        ),
+                    ):
+                        await self._handler.apply(conn, run)
             await conn.execute(
                 """INSERT INTO consumer_offsets (consumer, topic, partition, next_offset)
                    VALUES ($1, $2, $3, $4)
@@ -174,7 +229,9 @@ class ConsumerRunner:
                 tp.partition,
                 records[-1].offset + 1,
             )
+        self._stored[tp] = records[-1].offset + 1
         self.applied += len(fresh)
+        CONSUMER_APPLIED.labels(self.name, tp.topic).inc(len(fresh))
         self.duplicates += len(good) - len(fresh)
         # Kafka's own group offsets only serve lag monitoring; PostgreSQL is the truth.
         assert self._consumer is not None
@@ -182,6 +239,39 @@ class ConsumerRunner:
             await self._consumer.commit({tp: records[-1].offset + 1})
         except KafkaError as exc:  # a rebalance in progress; the stored offset stands
             log.info("%s: lag-monitoring commit skipped: %s", self.name, exc)
+
+    @contextlib.contextmanager
+    def _spans(self, tp: TopicPartition, batch: Sequence[Delivered]) -> Iterator[list[trace.Span]]:
+        """One consumer span per trace among `batch`, each the child of the span that sent its
+        records, open while the handler applies them; an error is recorded on each."""
+        spans = [
+            self._tracer.start_span(
+                f"{self.name} process",
+                context=context_from(run[0].headers),
+                kind=trace.SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.operation.type": "process",
+                    "messaging.destination.name": tp.topic,
+                    "messaging.destination.partition.id": str(tp.partition),
+                    "messaging.consumer.group.name": self.name,
+                    "messaging.kafka.offset": run[0].offset,
+                    "messaging.batch.message_count": len(run),
+                    "gongkai.event_types": sorted({d.envelope.event_type for d in run}),
+                },
+            )
+            for run in _by_trace(batch)
+        ]
+        try:
+            yield spans
+        except BaseException as exc:
+            for span in spans:
+                span.record_exception(exc)
+                span.set_status(trace.StatusCode.ERROR, repr(exc))
+            raise
+        finally:
+            for span in spans:
+                span.end()
 
     async def _drop_seen(
         self, conn: asyncpg.Connection, batch: Sequence[Delivered]
@@ -289,6 +379,21 @@ class ConsumerRunner:
         ]
         await self._dlq.send_and_wait(dlq_topic(topic), value=value, key=key, headers=headers)
         self.dead_lettered += 1
+        CONSUMER_DEAD_LETTERED.labels(self.name, topic).inc()
+
+
+def _runs_by_trace(batch: Sequence[Delivered]) -> Iterator[list[Delivered]]:
+    """Consecutive records of the same trace (a command's events arrive together), in order."""
+    for _, run in itertools.groupby(batch, key=operator.attrgetter("traceparent")):
+        yield list(run)
+
+
+def _by_trace(batch: Iterable[Delivered]) -> list[list[Delivered]]:
+    """The records of each trace among `batch`, in order of first appearance."""
+    traces: dict[str | None, list[Delivered]] = {}
+    for delivered in batch:
+        traces.setdefault(delivered.traceparent, []).append(delivered)
+    return list(traces.values())
 
 
 def _decode(record: ConsumerRecord) -> Delivered:

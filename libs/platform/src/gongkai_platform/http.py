@@ -1,32 +1,64 @@
-"""What every service's HTTP API shares: errors, tracing of each request, health."""
+"""What every service's HTTP API shares: errors, body limits, metrics per request, health and
+/metrics."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import time
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from opentelemetry import trace
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import forbidden
 from .errors import DomainError, ForbiddenError, NotFoundError, TransitionError
 from .eventstore import ConcurrencyError
-from .telemetry import context_from
+from .limits import BodyLimitMiddleware, BodyLimits
+from .metrics import HTTP_LATENCY, HTTP_REQUESTS, UNMATCHED_ROUTE, metrics_response
 
 
-def install_common(app: FastAPI, service_name: str) -> None:
-    tracer = trace.get_tracer(service_name)
+class MetricsMiddleware:
+    """Pure ASGI: each request counted by method, route template and status, with its latency.
 
-    @app.middleware("http")
-    async def traced(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        parent = context_from(request.headers)
-        name = f"{request.method} {request.url.path}"
-        with tracer.start_as_current_span(name, context=parent, kind=trace.SpanKind.SERVER) as span:
-            response = await call_next(request)
-            span.set_attribute("http.status_code", response.status_code)
-            return response
+    The trace of a request is FastAPI's own (its native OpenTelemetry support, on whenever
+    setup_telemetry has set a tracer provider): a server span continuing the caller's
+    `traceparent`, current while the endpoint runs, so the events it appends carry it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # unless the app answers: an exception escaping it becomes a 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            method, route = scope["method"], _route_of(scope)
+            HTTP_REQUESTS.labels(method, route, str(status)).inc()
+            HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
+
+
+def _route_of(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else UNMATCHED_ROUTE
+
+
+def install_common(app: FastAPI, service_name: str, *, limits: BodyLimits | None = None) -> None:
+    """Error answers, body limits (`limits`, default: 1 MiB of JSON nested at most 32 deep,
+    20 MiB for the ledger upload), metrics of every request, /health, /metrics."""
+    # The last middleware added runs first: requests refused for their body are counted too.
+    app.add_middleware(BodyLimitMiddleware, limits=limits)
+    app.add_middleware(MetricsMiddleware)
 
     @app.exception_handler(ConcurrencyError)
     async def conflict(_: Request, exc: ConcurrencyError) -> JSONResponse:
@@ -58,3 +90,8 @@ def install_common(app: FastAPI, service_name: str) -> None:
     @app.get("/health", tags=["operations"])
     async def health() -> dict[str, str]:
         return {"status": "ok", "service": service_name}
+
+    @app.get("/metrics", tags=["operations"], response_class=Response)
+    async def metrics() -> Response:
+        """Prometheus text: requests by route and status, consumer lag, DLQ messages, …"""
+        return await metrics_response(app)

@@ -5,15 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from opentelemetry import trace
 
 from gongkai_contracts.topics import HEADER_EVENT_ID, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION
 
 from .eventstore import NOTIFY_CHANNEL, PostgresEventStore, StoredEvent
+from .metrics import RELAY_BACKLOG, RELAY_PUBLISHED
+from .telemetry import carrier_of, context_from
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +31,19 @@ RETRYABLE: tuple[type[BaseException], ...] = (
 )
 
 
-def kafka_headers(stored: StoredEvent) -> list[tuple[str, bytes]]:
+def kafka_headers(
+    stored: StoredEvent, trace_context: Mapping[str, str] | None = None
+) -> list[tuple[str, bytes]]:
+    """Event type, schema version, id, and the trace context: the stored one (the command's)
+    unless another is given (the relay's own span, a child of the command's)."""
     env = stored.envelope
     headers = [
         (HEADER_EVENT_TYPE, env.event_type.encode()),
         (HEADER_SCHEMA_VERSION, str(env.schema_version).encode()),
         (HEADER_EVENT_ID, str(env.event_id).encode()),
     ]
-    headers += [(k, v.encode()) for k, v in stored.trace_context.items()]
+    carrier = stored.trace_context if trace_context is None else trace_context
+    headers += [(k, v.encode()) for k, v in carrier.items()]
     return headers
 
 
@@ -71,7 +80,10 @@ class Relay:
         self._batch_size = batch_size
         self._idle = idle_poll_seconds
         self._wakeup = asyncio.Event()
+        self._tracer = trace.get_tracer(__name__)
+        self._backlog_measured = 0.0
         self.published = 0
+        RELAY_PUBLISHED.labels(topic)  # shown as 0 from the start
 
     async def cursor(self) -> int:
         value = await self._pool.fetchval(
@@ -101,19 +113,56 @@ class Relay:
             batch[-1].position,
         )
         self.published += len(batch)
+        RELAY_PUBLISHED.labels(self._topic).inc(len(batch))
         return len(batch)
 
+    async def measure_backlog(self, *, caught_up: bool = False) -> None:
+        """Set gongkai_relay_backlog: 0 right after a read found nothing new, otherwise
+        counted in the table at most once a second (a count over the unpublished rows)."""
+        if caught_up:
+            RELAY_BACKLOG.labels(self._topic).set(0)
+            return
+        if time.monotonic() - self._backlog_measured >= 1.0:
+            self._backlog_measured = time.monotonic()
+            RELAY_BACKLOG.labels(self._topic).set(await self.backlog())
+
     async def _send(self, batch: Sequence[StoredEvent]) -> None:
-        futures = [
-            await self._producer.send(
-                self._topic,
-                value=s.body,
-                key=s.envelope.bureau_id.encode(),
-                headers=kafka_headers(s),
+        """One producer span per event, the child of the command's span stored with it; the
+        consumers continue from the relay's span."""
+        spans = [
+            self._tracer.start_span(
+                f"send {self._topic}",
+                context=context_from(s.trace_context),
+                kind=trace.SpanKind.PRODUCER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.operation.type": "send",
+                    "messaging.destination.name": self._topic,
+                    "gongkai.event_type": s.envelope.event_type,
+                    "gongkai.event_id": str(s.envelope.event_id),
+                    "gongkai.position": s.position,
+                },
             )
             for s in batch
         ]
-        await asyncio.gather(*futures)
+        try:
+            futures = [
+                await self._producer.send(
+                    self._topic,
+                    value=s.body,
+                    key=s.envelope.bureau_id.encode(),
+                    headers=kafka_headers(s, carrier_of(span)),
+                )
+                for s, span in zip(batch, spans, strict=True)
+            ]
+            await asyncio.gather(*futures)
+        except BaseException as exc:
+            for span in spans:
+                span.set_status(trace.StatusCode.ERROR, repr(exc))
+            raise
+        finally:
+            for span in spans:
+                span.end()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish until `stop` is set, woken by NOTIFY from appends or a short poll. A lost
@@ -136,7 +185,9 @@ class Relay:
             await listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
             while not stop.is_set():
                 self._wakeup.clear()  # before reading, so a NOTIFY during the read is kept
-                if await self.publish_once():
+                published = await self.publish_once()
+                await self.measure_backlog(caught_up=published < self._batch_size)
+                if published:
                     continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), timeout=self._idle)

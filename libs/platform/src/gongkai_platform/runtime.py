@@ -44,7 +44,8 @@ def serve_http(app: FastAPI, settings: ServiceSettings) -> None:
 async def run_relay(
     settings: ServiceSettings, service: Service, migrations: Path | None = None
 ) -> None:
-    """The relay process of one writing service."""
+    """The relay process of one writing service; its Prometheus metrics (published, backlog)
+    are served on `relay_metrics_port` when that is set (`<SERVICE>_RELAY_METRICS_PORT`)."""
     setup_telemetry(f"{service}-relay", settings.otlp_endpoint, log_level=settings.log_level)
     await migrate(settings.database_url, *([migrations] if migrations else []))
     pool = await create_pool(settings.database_url, max_size=2)
@@ -52,10 +53,18 @@ async def run_relay(
     await producer.start()
     stop = stop_on_signals()
     relay = Relay(pool, producer, events_topic(service))
+    metrics_server = None
+    if settings.relay_metrics_port:
+        from prometheus_client import start_http_server
+
+        metrics_server, _ = start_http_server(settings.relay_metrics_port, settings.http_host)
+        log.info("relay metrics on %s:%d", settings.http_host, settings.relay_metrics_port)
     log.info("relay for %s started at position %d", service, await relay.cursor())
     try:
         await relay.run(stop)
     finally:
+        if metrics_server is not None:
+            metrics_server.shutdown()
         await producer.stop()
         await pool.close()
         log.info("relay for %s stopped after %d events", service, relay.published)

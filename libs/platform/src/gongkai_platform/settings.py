@@ -21,3 +21,10 @@ class ServiceSettings(BaseSettings):
         description="Traces are exported over OTLP/HTTP only when this is set.",
     )
     log_level: str = "INFO"
+    relay_metrics_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="Port of the relay process's Prometheus /metrics (published, backlog); "
+        "0: not served.",
+    )

@@ -10,6 +10,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+# The W3C trace context header: the HTTP request's, the events table's, the Kafka record's.
+TRACEPARENT = "traceparent"
+
 
 def setup_telemetry(
     service_name: str,
@@ -19,7 +22,9 @@ def setup_telemetry(
     extra_processor: SpanProcessor | None = None,
 ) -> TracerProvider:
     """Traces go to OTLP when an endpoint is configured, nowhere otherwise. Once per process:
-    a second call (tests building several apps) returns the provider already set."""
+    a second call (tests building several apps) returns the provider already set.
+
+    Spans are batched; `OTEL_BSP_SCHEDULE_DELAY` (milliseconds) sets how often they are sent."""
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
         return current
@@ -41,3 +46,10 @@ def setup_telemetry(
 
 def context_from(carrier: Mapping[str, str]) -> context.Context:
     return propagate.extract(dict(carrier))
+
+
+def carrier_of(span: trace.Span) -> dict[str, str]:
+    """The trace context headers that make `span` the parent of whatever receives them."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier, context=trace.set_span_in_context(span))
+    return carrier

@@ -49,7 +49,9 @@ def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMana
         # One runner per projection: each keeps its own offsets and stream versions, so a new
         # projection replays the topic from offset 0 without disturbing the others.
         runners = [
-            ConsumerRunner(pool, projection, [topic], settings.kafka_bootstrap_servers)
+            ConsumerRunner(
+                pool, projection, [topic], settings.kafka_bootstrap_servers, batch_spans=True
+            )
             for projection, topic in projections()
         ]
         app.state.pool = pool

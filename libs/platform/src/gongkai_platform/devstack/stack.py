@@ -79,6 +79,7 @@ class LocalStack:
         database_prefix: str = "",
         log: bool = False,
         durable_postgres: bool = False,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.workdir = Path(workdir).absolute()
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -87,6 +88,8 @@ class LocalStack:
         self.database_prefix = database_prefix
         self._log = log
         self.durable_postgres = durable_postgres
+        # Given to every service process over the environment (OTLP endpoint, metrics ports).
+        self.extra_env = dict(extra_env or {})
         self.postgres: PostgresNode | None = None
         self.kafka: KafkaNode | None = None
         self.admin_dsn = admin_dsn or ""
@@ -142,6 +145,7 @@ class LocalStack:
             f"{prefix}_HTTP_HOST": "127.0.0.1",
             f"{prefix}_HTTP_PORT": str(self.ports[service]),
             "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
         }
 
     def start(self, name: str, wait: bool = True) -> None:

@@ -28,10 +28,12 @@ from gongkai_platform.auth import BureauHead, CentralOffice, Clerk, Reader
 from gongkai_platform.consumer import ConsumerRunner, running
 from gongkai_platform.db import create_pool, migrate
 from gongkai_platform.http import install_common
+from gongkai_platform.metrics import add_scrape_source
 from gongkai_platform.telemetry import setup_telemetry
 
 from .. import cases
 from ..adapters.applicants import ApplicantDetails, ApplicantVault
+from ..adapters.metrics import OpenRequestsMetrics
 from ..adapters.repository import RequestRepository, envelopes_json
 from ..config import Settings
 from ..domain.calendar import YearCalendar
@@ -181,6 +183,7 @@ def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMana
         repo = RequestRepository(pool)
         app.state.repo = repo
         app.state.vault = ApplicantVault(pool, settings.pii_index_key.get_secret_value().encode())
+        add_scrape_source(app, OpenRequestsMetrics(pool, today_in_china))
         runner = ConsumerRunner(
             pool,
             WhenReviewDecidedRecordDraftDecision(repo),
