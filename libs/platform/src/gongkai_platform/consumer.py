@@ -20,6 +20,7 @@ from opentelemetry import trace
 from gongkai_contracts import GENESIS_HASH, ContractError, Envelope
 from gongkai_contracts.topics import HEADER_DLQ_REASON, HEADER_DLQ_SOURCE, dlq_topic
 
+from .kafka_security import kafka_client_kwargs
 from .metrics import CONSUMER_APPLIED, CONSUMER_DEAD_LETTERED, CONSUMER_LAG
 from .telemetry import TRACEPARENT, context_from
 
@@ -112,10 +113,14 @@ class ConsumerRunner:
 
     async def start(self) -> None:
         self._dlq = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap, enable_idempotence=True, acks="all"
+            **kafka_client_kwargs(),
+            bootstrap_servers=self._bootstrap,
+            enable_idempotence=True,
+            acks="all",
         )
         await self._dlq.start()
         self._consumer = AIOKafkaConsumer(
+            **kafka_client_kwargs(),
             bootstrap_servers=self._bootstrap,
             group_id=self.name,
             enable_auto_commit=False,

@@ -16,6 +16,7 @@ from opentelemetry import trace
 from gongkai_contracts.topics import HEADER_EVENT_ID, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION
 
 from .eventstore import NOTIFY_CHANNEL, PostgresEventStore, StoredEvent
+from .kafka_security import kafka_client_kwargs
 from .metrics import RELAY_BACKLOG, RELAY_PUBLISHED
 from .telemetry import carrier_of, context_from
 
@@ -49,6 +50,7 @@ def kafka_headers(
 
 def make_producer(bootstrap_servers: str) -> AIOKafkaProducer:
     return AIOKafkaProducer(
+        **kafka_client_kwargs(),
         bootstrap_servers=bootstrap_servers,
         enable_idempotence=True,
         acks="all",

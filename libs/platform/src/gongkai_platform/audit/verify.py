@@ -19,6 +19,8 @@ from pydantic import ValidationError
 from gongkai_contracts import GENESIS_HASH, ContractError, Envelope
 from gongkai_contracts.envelope import chain_hash
 
+from ..kafka_security import kafka_client_kwargs
+
 EVENT_TOPIC = re.compile(r"^gongkai\.[a-z0-9_-]+\.events$")
 
 
@@ -332,7 +334,7 @@ async def topic_partitions(bootstrap: str, topics: Sequence[str]) -> list[TopicP
     """Every partition of `topics`, from the broker's metadata; ValueError if one is missing."""
     if not topics:
         return []
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **kafka_client_kwargs())
     await admin.start()
     try:
         described = await admin.describe_topics(list(topics))
@@ -359,6 +361,7 @@ async def verify(
     start, one partition after another in offset order, and check every event."""
     started = time.monotonic()
     consumer = AIOKafkaConsumer(
+        **kafka_client_kwargs(),
         bootstrap_servers=bootstrap,
         group_id=None,
         enable_auto_commit=False,

@@ -20,16 +20,21 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
+from ..kafka_security import SaslMechanism, scram_client_kwargs
+
 POM_REL = "deploy/kafka/pom.xml"
+# The admin tools (kafka-acls' AclCommand lives in kafka-tools, not in the broker's jars).
+TOOLS_POM_REL = "deploy/kafka/tools/pom.xml"
 LOG4J_REL = "deploy/kafka/log4j2.properties"
+TOOLS_LOG4J_REL = "deploy/kafka/tools/log4j2.properties"
 EVENT_TOPIC_CONFIGS = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
 _T = TypeVar("_T")
@@ -67,14 +72,21 @@ def kafka_version() -> str:
     return match.group(1).decode() if match else "unknown"
 
 
-def ensure_kafka_jars(cache_root: Path | None = None) -> Path:
-    """Resolve the broker's jars with Maven once into a cache dir and return that dir."""
-    pom = find_repo_file(POM_REL)
+def ensure_kafka_jars(
+    cache_root: Path | None = None,
+    *,
+    pom_rel: str = POM_REL,
+    name: str = "kafka",
+    marker: str = "kafka_2.13-*.jar",
+) -> Path:
+    """Resolve the broker's jars (or another pom's, e.g. the tools') with Maven once into a
+    cache dir and return that dir."""
+    pom = find_repo_file(pom_rel)
     text = pom.read_bytes()
     version = kafka_version()
     root = cache_root or _default_cache_root()
-    target = root / f"kafka-{version}-{hashlib.sha256(text).hexdigest()[:10]}"
-    if target.is_dir() and any(target.glob("kafka_2.13-*.jar")):
+    target = root / f"{name}-{version}-{hashlib.sha256(text).hexdigest()[:10]}"
+    if target.is_dir() and any(target.glob(marker)):
         return target
     _require_tools("java", "mvn")
     root.mkdir(parents=True, exist_ok=True)
@@ -97,7 +109,7 @@ def ensure_kafka_jars(cache_root: Path | None = None) -> Path:
     ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if proc.returncode != 0 or not any(tmp.glob("kafka_2.13-*.jar")):
+        if proc.returncode != 0 or not any(tmp.glob(marker)):
             raise RuntimeError(
                 f"Maven failed to resolve Kafka jars (exit {proc.returncode}): {' '.join(cmd)}\n"
                 f"{proc.stdout[-4000:]}{proc.stderr[-4000:]}"
@@ -110,6 +122,81 @@ def ensure_kafka_jars(cache_root: Path | None = None) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def ensure_kafka_tools_jars(cache_root: Path | None = None) -> Path:
+    """The jars of Kafka's admin tools (AclCommand), from deploy/kafka/tools/pom.xml."""
+    return ensure_kafka_jars(
+        cache_root, pom_rel=TOOLS_POM_REL, name="kafka-tools", marker="kafka-tools-*.jar"
+    )
+
+
+# The scripts deploy/kafka/acls.sh calls, as the apache/kafka image names them, and the class
+# each runs (what bin/kafka-acls.sh and bin/kafka-configs.sh run in 4.1).
+KAFKA_TOOL_SCRIPTS = {
+    "kafka-acls.sh": "org.apache.kafka.tools.AclCommand",
+    "kafka-configs.sh": "kafka.admin.ConfigCommand",
+}
+
+
+def write_kafka_tool_scripts(bin_dir: Path) -> Path:
+    """Write kafka-acls.sh and kafka-configs.sh into ``bin_dir``, running the Maven-resolved
+    jars like the distribution's bin/ scripts do, so deploy/kafka/acls.sh runs without a Kafka
+    install (``KAFKA_BIN=<bin_dir> deploy/kafka/acls.sh``). Returns ``bin_dir``."""
+    _require_tools("java")
+    classpath = f"{ensure_kafka_jars()}/*:{ensure_kafka_tools_jars()}/*"
+    log4j = find_repo_file(TOOLS_LOG4J_REL)
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for script, main_class in KAFKA_TOOL_SCRIPTS.items():
+        path = bin_dir / script
+        path.write_text(
+            "#!/bin/sh\n"
+            "# Written by gongkai_platform.devstack.kafka.write_kafka_tool_scripts.\n"
+            # Short-lived JVMs: the C1 compiler only and a small heap start fastest.
+            f"exec java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC "
+            f"-Djava.awt.headless=true -Dlog4j2.configurationFile='{log4j}' "
+            f"-cp '{classpath}' {main_class} \"$@\"\n"
+        )
+        path.chmod(0o755)
+    return bin_dir
+
+
+@dataclass(frozen=True)
+class ScramSecurity:
+    """A broker with access control, as in docker-compose: the client listener speaks
+    SASL_PLAINTEXT with SCRAM (credentials in the cluster metadata, ``users`` bootstrapped at
+    format time), the controller listener SASL PLAIN with the admin user only, and the
+    StandardAuthorizer denies whatever no ACL allows; ``admin_user`` is the only super user
+    (the broker itself connects as it)."""
+
+    admin_password: str
+    admin_user: str = "admin"
+    users: Mapping[str, str] = field(default_factory=dict)
+    mechanism: SaslMechanism = "SCRAM-SHA-512"
+
+    def client_kwargs(self, user: str | None = None, password: str | None = None) -> dict[str, Any]:
+        """aiokafka arguments for ``user`` (default: the admin) on this broker."""
+        if user is None:
+            user, password = self.admin_user, self.admin_password
+        elif password is None:
+            password = self.admin_password if user == self.admin_user else self.users[user]
+        return scram_client_kwargs(user, password, self.mechanism)
+
+    def client_properties(self, user: str | None = None, password: str | None = None) -> str:
+        """The same as a Java client properties file (``--command-config`` of the tools)."""
+        kwargs = self.client_kwargs(user, password)
+        username = kwargs["sasl_plain_username"]
+        secret = kwargs["sasl_plain_password"]
+        return (
+            f"security.protocol={kwargs['security_protocol']}\n"
+            f"sasl.mechanism={kwargs['sasl_mechanism']}\n"
+            "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{_jaas_escape(username)}" password="{_jaas_escape(secret)}";\n'
+        )
+
+
+def _jaas_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _free_port() -> int:
@@ -162,8 +249,11 @@ class KafkaNode:
         port: int | None = None,
         controller_port: int | None = None,
         heap: str = "512m",
+        *,
+        security: ScramSecurity | None = None,
     ) -> None:
         self.workdir = Path(workdir).resolve()
+        self.security = security  # None: PLAINTEXT, no authorizer (the dev and test default)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.heap = heap
         # node.json keeps the cluster id and ports so a restart reuses data and addresses.
@@ -190,6 +280,12 @@ class KafkaNode:
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    def client_kwargs(self, user: str | None = None, password: str | None = None) -> dict[str, Any]:
+        """aiokafka arguments to connect as ``user`` (default: the admin); {} for PLAINTEXT."""
+        if self.security is None:
+            return {}
+        return self.security.client_kwargs(user, password)
 
     @property
     def log_path(self) -> Path:
@@ -229,9 +325,58 @@ class KafkaNode:
             "num.network.threads": "2",
             "num.io.threads": "4",
         }
+        if self.security is not None:
+            props |= self._security_props(host, ctl)
         path = self.workdir / "server.properties"
         path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
         return path
+
+    def _security_props(self, host: str, ctl: int) -> dict[str, str]:
+        sec = self.security
+        assert sec is not None
+        mech = sec.mechanism
+        admin, secret = _jaas_escape(sec.admin_user), _jaas_escape(sec.admin_password)
+        listeners = f"SASL_PLAINTEXT://{host}:{self.port},CONTROLLER://{host}:{ctl}"
+        return {
+            "listeners": listeners,
+            "advertised.listeners": listeners,
+            "listener.security.protocol.map": (
+                "CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT"
+            ),
+            "inter.broker.listener.name": "SASL_PLAINTEXT",
+            # Clients: SCRAM, whose credentials live in the metadata log; the broker itself
+            # (inter-broker) connects as the admin.
+            "sasl.enabled.mechanisms": mech,
+            "sasl.mechanism.inter.broker.protocol": mech,
+            f"listener.name.sasl_plaintext.{mech.lower()}.sasl.jaas.config": (
+                "org.apache.kafka.common.security.scram.ScramLoginModule required "
+                f'username="{admin}" password="{secret}";'
+            ),
+            # KRaft controllers cannot use SCRAM (they serve the log that holds it): PLAIN with
+            # one static user, the admin, so no anonymous peer is a super user.
+            "sasl.mechanism.controller.protocol": "PLAIN",
+            "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+            "listener.name.controller.plain.sasl.jaas.config": (
+                "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                f'username="{admin}" password="{secret}" user_{admin}="{secret}";'
+            ),
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "allow.everyone.if.no.acl.found": "false",
+            "super.users": f"User:{sec.admin_user}",
+        }
+
+    def _scram_format_args(self) -> list[str]:
+        """``--add-scram`` for the admin and every user: credentials exist from the first
+        start (a formatted log keeps its own; later changes go through kafka-configs)."""
+        sec = self.security
+        if sec is None:
+            return []
+        users = {sec.admin_user: sec.admin_password, **sec.users}
+        return [
+            arg
+            for user, password in users.items()
+            for arg in ("--add-scram", f"{sec.mechanism}=[name={user},password={password}]")
+        ]
 
     def _java(self, heap: str, *args: str) -> list[str]:
         _require_tools("java")
@@ -266,6 +411,7 @@ class KafkaNode:
                 "-c",
                 str(config),
                 "--ignore-formatted",
+                *self._scram_format_args(),
             ),
             capture_output=True,
             text=True,
@@ -296,7 +442,9 @@ class KafkaNode:
     def _wait_ready(self, deadline: float) -> None:
         async def probe() -> bool:
             admin = AIOKafkaAdminClient(
-                bootstrap_servers=self.bootstrap_servers, request_timeout_ms=5000
+                bootstrap_servers=self.bootstrap_servers,
+                request_timeout_ms=5000,
+                **self.client_kwargs(),
             )
             try:
                 await admin.start()
@@ -350,9 +498,10 @@ class TopicSpec:
     partitions: int = 1
 
 
-async def create_topics(bootstrap: str, specs: list[TopicSpec]) -> None:
-    """Create event topics (infinite retention, delete policy); existing topics are fine."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def create_topics(bootstrap: str, specs: list[TopicSpec], **client_kwargs: Any) -> None:
+    """Create event topics (infinite retention, delete policy); existing topics are fine.
+    ``client_kwargs``: security arguments of the admin client (e.g. ``node.client_kwargs()``)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_kwargs)
     await admin.start()
     try:
         response = await admin.create_topics(

@@ -16,6 +16,7 @@ import httpx
 
 from gongkai_contracts.topics import SERVICES, Service, all_topics
 
+from ..kafka_security import kafka_client_kwargs
 from .kafka import KafkaNode, TopicSpec, create_topics
 from .postgres import PostgresNode, create_database
 
@@ -61,7 +62,11 @@ class ServiceProcess:
 
 
 async def ensure_topics(bootstrap: str, partitions: int) -> None:
-    await create_topics(bootstrap, [TopicSpec(t, partitions) for t in all_topics()])
+    await create_topics(
+        bootstrap,
+        [TopicSpec(t, partitions) for t in all_topics()],
+        **kafka_client_kwargs(),
+    )
 
 
 class LocalStack:
