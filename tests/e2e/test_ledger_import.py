@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import random
 import re
 import time
 import uuid
@@ -29,8 +30,10 @@ from gongkai_contracts.vocabulary import (
     ReplyOutcome,
 )
 from gongkai_platform.devstack.stack import LocalStack
+from requests_service.ledger import MAX_SHARED_STRINGS
 from tests.e2e.helpers import assign_reviewers, review_all_stages
 from tests.support import bearer
+from tests.unit import test_ledger_hostile as hostile
 
 pytestmark = pytest.mark.e2e
 
@@ -689,3 +692,107 @@ async def test_the_templates_download_and_import(clerk: Clerk) -> None:
     formula = answer.content.replace(b"2026-001", b"=1+1")
     refused = await clerk.upload(bureau(), formula, "t.csv", expect=422)
     assert refused["detail"][0]["row"] == 2 and refused["detail"][0]["column"] == "编号"
+
+
+# ------------------------------------------------------------------- hostile files (issue 6)
+
+
+def hostile_files() -> dict[str, tuple[str, bytes]]:
+    """Files that must each get a clear 4xx naming the row (0: the file) and store nothing."""
+    whole = hostile.ledger_xlsx([hostile.row(i) for i in range(50)])
+    formula = hostile.ledger_xlsx([hostile.row(1), [("f", "SUM(1,2)", 3), *hostile.row(2)[1:]]])
+    shared = (
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        + "<si><t>a</t></si>" * (MAX_SHARED_STRINGS // 16 + 1)
+        + "</sst>"
+    )
+    last_row = [*hostile.numbered([hostile.HEADER, hostile.row(1)]), (1_048_576, [(1, "x")])]
+    header = ",".join(hostile.HEADER)
+    return {
+        "formula": ("台账.xlsx", formula),
+        "binary renamed .csv": ("台账.csv", random.Random(6).randbytes(8192).replace(b"\0", b"")),
+        "truncated workbook": ("台账.xlsx", whole[: len(whole) // 2]),
+        "huge dimension, last row used": (
+            "台账.xlsx",
+            hostile.workbook(hostile.sheet_xml(last_row, "A1:XFD1048576")),
+        ),
+        "shared strings bomb": (
+            "台账.xlsx",
+            hostile.workbook(hostile.sheet_xml(hostile.numbered([hostile.HEADER])), shared),
+        ),
+        "empty": ("台账.csv", b""),
+        "header only": ("台账.csv", header.encode()),
+        "duplicate header": ("台账.csv", f"{header},申请内容\r\n".encode()),
+        "control character": (
+            "台账.csv",
+            f"{header}\r\n{','.join(hostile.row(1))}\x07\r\n".encode(),
+        ),
+        "over 10 MB": ("台账.csv", header.encode() + b"\r\n" + b" " * (11 * 1024 * 1024)),
+    }
+
+
+async def test_hostile_files_get_a_clear_error_and_store_nothing(clerk: Clerk) -> None:
+    b = bureau()
+    for what, (name, content) in hostile_files().items():
+        started = time.monotonic()
+        answer = await clerk.upload(b, content, name, expect=422)
+        elapsed = time.monotonic() - started
+        assert elapsed < 20, f"{what}: {elapsed:.1f}s"
+        [first, *_] = answer["detail"]
+        assert isinstance(first["row"], int) and first["msg"], (what, answer)
+        print(f"\n{what}: 422 in {elapsed:.2f}s, row {first['row']}, {first['msg'][:90]}")
+    assert await clerk.all_requests(b) == [], "nothing of a refused file was stored"
+
+
+async def test_gbk_csv_and_excels_unicode_text_import(clerk: Clerk) -> None:
+    rows = [c.cells() for c in cases(3, id_prefix="11010119900101")]
+    gbk = await clerk.upload(bureau(), csv_bytes(rows, "gbk"), "台账.csv")
+    assert gbk["imported_requests"] == 3
+    tabbed = csv_bytes(rows, "utf-8").decode().replace(",", "\t")
+    utf16 = await clerk.upload(bureau(), tabbed.encode("utf-16"), "台账.txt")
+    assert (utf16["imported_requests"], utf16["events"]) == (3, gbk["events"])
+
+
+async def test_100000_rows_are_refused_quickly_while_other_clerks_work(clerk: Clerk) -> None:
+    """The 100,000-row ledger is answered in seconds; meanwhile another bureau's clerk keeps
+    registering requests, and each is answered promptly (reading runs off the event loop)."""
+    b, other = bureau(), bureau()
+    content = hostile.ledger_xlsx([hostile.row(i) for i in range(100_000)])
+    latencies: list[float] = []
+    done = asyncio.Event()
+
+    async def live_clerk() -> None:
+        i = 0
+        while not done.is_set() or i < 5:
+            started = time.monotonic()
+            answer = await clerk.client.post(
+                f"{clerk.base}/bureaus/{other}/requests",
+                headers=clerk_of(other),
+                json={
+                    "channel": "online",
+                    "applicant_category": "natural_person",
+                    "received_on": "2026-03-03",
+                    "description": f"导入期间登记 {i}",
+                },
+            )
+            assert answer.status_code == 201, answer.text
+            latencies.append(time.monotonic() - started)
+            i += 1
+
+    worker = asyncio.create_task(live_clerk())
+    started = time.monotonic()
+    try:
+        answer = await clerk.upload(b, content, "台账十万行.xlsx", expect=422)
+    finally:
+        done.set()
+    elapsed = time.monotonic() - started
+    await worker
+    print(
+        f"\n100,000 rows ({len(content):,} bytes): 422 in {elapsed:.2f}s; "
+        f"{len(latencies)} live registrations meanwhile, slowest {max(latencies):.2f}s"
+    )
+    [error] = answer["detail"]
+    assert error["row"] == 0 and "more than 2,000 rows" in error["msg"] and "split" in error["msg"]
+    assert elapsed < 30
+    assert max(latencies) < 5, latencies
+    assert await clerk.all_requests(b) == []

@@ -17,6 +17,7 @@ remaining steps are added; anything else is a row error.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -98,7 +99,9 @@ async def import_ledger(
     today: date,
 ) -> ImportResult:
     """Import the file whole, or raise LedgerRejected with every bad row (nothing stored)."""
-    ledger = read_ledger(content, filename, today=today)
+    # Reading is CPU work (a 2,000-row workbook takes a second or two): in a thread, so the
+    # event loop keeps answering other clerks meanwhile.
+    ledger = await asyncio.to_thread(read_ledger, content, filename, today=today)
     if not ledger.rows and ledger.errors:
         raise LedgerRejected(ledger.errors)  # the file itself is refused
     async with repo.pool.acquire() as conn, conn.transaction():

@@ -10,15 +10,19 @@ entry.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
+from types import NoneType
 from typing import Any
 
 from gongkai_contracts import Event
@@ -35,10 +39,18 @@ from .domain.calendar import WorkingCalendar
 from .domain.fees import FeeScheme
 from .domain.request import RegisterRequest, Request
 
-MAX_BYTES = 10 * 1024 * 1024
-MAX_ROWS = 100_000  # data rows, the header not counted
-MAX_SCANNED_ROWS = 2 * MAX_ROWS  # rows read at all, empty ones included (a sheet styled to the end)
+MAX_BYTES = 10 * 1024 * 1024  # the HTTP layer lets 20 MiB through for this route (multipart)
+# Data rows per file, the header not counted. The import is one transaction holding the
+# service's append lock from its first event to its commit (ADR 001): every live command of
+# every bureau waits meanwhile. At about 10 ms a row (bench/README.md) 2,000 rows keep that
+# wait near 20 s; a larger ledger is split into files (by date), each imported whole.
+MAX_ROWS = 2_000
+MAX_SCANNED_ROWS = (
+    10 * MAX_ROWS
+)  # rows read at all, empty ones included (a sheet styled to the end)
+MAX_COLUMNS = 64  # the template has 27; cells further right are refused, never read one by one
 MAX_XLSX_UNPACKED = 200 * 1024 * 1024  # a zip bomb is refused before it is opened
+MAX_SHARED_STRINGS = 32 * 1024 * 1024  # read whole when the workbook opens (not streamed)
 HEADER_SEARCH_ROWS = 5  # a title row (e.g. "某局2025年依申请公开台账") may sit above the header
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # the same ids the HTTP API takes
 NOT_RECORDED = "（台账未记载）"  # 补正事项 of a ledger that did not keep them
@@ -406,7 +418,7 @@ class Ledger:
     data_rows: int = 0  # non-empty rows below the header, valid or not
 
 
-Cell = str | int | float | date | datetime | None
+Cell = str | int | float | date | datetime | dt_time | timedelta | None
 Record = tuple[int, list[tuple[Cell, bool]]]  # (row number, [(value, is a formula)])
 
 
@@ -428,39 +440,77 @@ def read_ledger(content: bytes, filename: str, *, today: date) -> Ledger:
     sha = hashlib.sha256(content).hexdigest()
     try:
         if len(content) > MAX_BYTES:
-            raise _refuse(0, f"the file has {len(content):,} bytes; at most {MAX_BYTES:,} (10 MB)")
+            raise _refuse(
+                0,
+                f"the file has {len(content):,} bytes; at most {MAX_BYTES:,} (10 MB): "
+                f"split the ledger into files of at most {MAX_ROWS:,} rows",
+            )
+        if not content.strip():
+            raise _refuse(
+                0, "the file is empty: start from the template (GET /ledger-template.xlsx)"
+            )
         return _read_rows(sha, _records(content, filename), today)
     except _FileError as exc:
         return Ledger(sha, [], exc.errors)
+
+
+# What a file that is not a ledger starts with, and what to tell the clerk.
+_NOT_A_LEDGER = (
+    (b"\xd0\xcf\x11\xe0", "an old .xls workbook or a password-protected one: save it as .xlsx "
+     "without a password, or as CSV UTF-8"),
+    (b"%PDF", "a PDF document, not a spreadsheet: upload the ledger as .xlsx or .csv"),
+    (b"\x89PNG", "an image, not a spreadsheet: upload the ledger as .xlsx or .csv"),
+    (b"\xff\xd8\xff", "an image, not a spreadsheet: upload the ledger as .xlsx or .csv"),
+    (b"GIF8", "an image, not a spreadsheet: upload the ledger as .xlsx or .csv"),
+    (b"\x1f\x8b", "a compressed (gzip) file: unpack it and upload the .xlsx or .csv inside"),
+    (b"Rar!", "a RAR archive: unpack it and upload the .xlsx or .csv inside"),
+    (b"7z\xbc\xaf", "a 7-Zip archive: unpack it and upload the .xlsx or .csv inside"),
+)  # fmt: skip
+_TEXT_SUFFIXES = (".csv", ".txt", ".tsv")  # .txt: Excel's "Unicode text" (UTF-16, tabs)
 
 
 def _records(content: bytes, filename: str) -> Iterator[Record]:
     name = filename.lower()
     if content.startswith(b"PK\x03\x04"):
         return _xlsx_records(content)
-    if content.startswith(b"\xd0\xcf\x11\xe0"):
-        raise _refuse(0, "an old .xls workbook: save it as .xlsx or as CSV UTF-8")
+    for magic, message in _NOT_A_LEDGER:
+        if content.startswith(magic):
+            raise _refuse(0, message)
     if name.endswith(".xlsx"):
-        raise _refuse(0, "not a readable .xlsx file (it is not a zip archive)")
-    if not name.endswith(".csv"):
+        raise _refuse(0, "not a readable .xlsx file (it is not a zip archive): save it again")
+    if not name.endswith(_TEXT_SUFFIXES):
         raise _refuse(0, "upload a .csv or .xlsx file (download the template to start)")
     return _csv_records(content)
 
 
-def _csv_records(content: bytes) -> Iterator[Record]:
+def _decode(content: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with its BOM (Excel's "Unicode text"), GB18030
+    (GBK's superset, what Excel and WPS write as "CSV" on a Chinese Windows)."""
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return content.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise _refuse(0, "UTF-16 text that does not decode: save it as CSV UTF-8") from exc
     if b"\x00" in content:
-        raise _refuse(0, "binary or UTF-16 content: save the file as CSV UTF-8")
-    text: str | None = None
+        raise _refuse(
+            0, "binary content (NUL bytes), or UTF-16 without a BOM: save the file as CSV UTF-8"
+        )
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            text = content.decode(encoding)
-            break
+            return content.decode(encoding)
         except UnicodeDecodeError:
             continue
-    if text is None:
-        raise _refuse(0, "the file is neither UTF-8 nor GB18030 text: save it as CSV UTF-8")
-    first_line = text.split("\n", 1)[0]
-    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
+    raise _refuse(0, "the file is neither UTF-8 nor GB18030 (GBK) text: save it as CSV UTF-8")
+
+
+def _csv_records(content: bytes) -> Iterator[Record]:
+    text = _decode(content)
+    if not text.strip():
+        raise _refuse(0, "the file is empty: start from the template (GET /ledger-template.csv)")
+    if "\x00" in text:
+        raise _refuse(0, "binary content (NUL characters): save the file as CSV UTF-8")
+    sample = "\n".join(text.split("\n", HEADER_SEARCH_ROWS)[:HEADER_SEARCH_ROWS])
+    delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
     return _csv_rows(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
 
 
@@ -469,19 +519,73 @@ def _csv_rows(reader: Iterator[list[str]]) -> Iterator[Record]:
     try:
         for record in reader:
             number += 1
-            yield number, [(value, value.strip().startswith("=")) for value in record]
+            values = _within_columns(number, record)
+            # A CSV cell starting with "=" is a formula to Excel. "+ - @" stay text: see the
+            # README (they are phone numbers and dashes in ledgers, and never written back).
+            yield number, [(value, value.strip().startswith("=")) for value in values]
     except csv.Error as exc:
-        raise _refuse(number + 1, f"not readable as CSV: {exc}") from exc
+        raise _refuse(
+            number + 1,
+            f"not readable as CSV ({exc}): a cell longer than {csv.field_size_limit():,} "
+            'characters or a quote (") that never closes',
+        ) from exc
+
+
+def column_letter(index: int) -> str:
+    """1 → A, 27 → AA: how Excel names a column."""
+    letters = ""
+    while index > 0:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _within_columns(number: int, values: Sequence[Any]) -> Sequence[Any]:
+    """The row cut to MAX_COLUMNS; a value further right refuses the file (counted in C, so a
+    row 16,384 cells wide costs no more than a short one)."""
+    if len(values) <= MAX_COLUMNS:
+        return values
+    tail = list(values[MAX_COLUMNS:])
+    if tail.count(None) + tail.count("") != len(tail):
+        raise _refuse(
+            number,
+            f"a value beyond column {MAX_COLUMNS} ({column_letter(MAX_COLUMNS)}), far right "
+            "of the ledger's columns: delete the stray cells",
+        )
+    return values[:MAX_COLUMNS]
 
 
 def _xlsx_records(content: bytes) -> Iterator[Record]:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile as exc:
-        raise _refuse(0, f"not a readable .xlsx file: {exc}") from exc
+            # Declared sizes bound what is unpacked: zipfile stops reading a member there.
+            sizes = {info.filename: info.file_size for info in archive.infolist()}
+    except (zipfile.BadZipFile, ValueError, EOFError) as exc:
+        raise _refuse(
+            0, f"not a readable .xlsx file (a damaged zip: {exc}): save it again"
+        ) from exc
+    unpacked = sum(sizes.values())
     if unpacked > MAX_XLSX_UNPACKED:
-        raise _refuse(0, f"the workbook unpacks to {unpacked:,} bytes: too large")
+        raise _refuse(
+            0,
+            f"the workbook unpacks to {unpacked:,} bytes: too large "
+            f"(at most {MAX_XLSX_UNPACKED:,}); "
+            f"split the ledger into files of at most {MAX_ROWS:,} rows",
+        )
+    shared = sum(size for name, size in sizes.items() if name.lower().endswith("sharedstrings.xml"))
+    if shared > MAX_SHARED_STRINGS:
+        raise _refuse(
+            0,
+            f"the workbook's text takes {shared:,} bytes: too large "
+            f"(at most {MAX_SHARED_STRINGS:,}); "
+            f"split the ledger into files of at most {MAX_ROWS:,} rows",
+        )
+    if not any(name.lower().endswith("workbook.xml") for name in sizes):
+        raise _refuse(
+            0, "a zip archive that is not an .xlsx workbook: save the ledger from Excel or WPS "
+            "as .xlsx (an .ods or .docx is not read)"
+        )  # fmt: skip
+    _no_entities(content, sizes)
     import openpyxl  # type: ignore[import-untyped]  # only when a workbook arrives
 
     try:
@@ -489,28 +593,72 @@ def _xlsx_records(content: bytes) -> Iterator[Record]:
             io.BytesIO(content), read_only=True, data_only=False, keep_links=False
         )
     except Exception as exc:  # openpyxl raises many kinds of error for a damaged file
-        raise _refuse(0, f"not a readable .xlsx file: {exc}") from exc
+        raise _refuse(
+            0, f"not a readable .xlsx file ({type(exc).__name__}): save it again"
+        ) from exc
     return _xlsx_rows(workbook)
+
+
+def _no_entities(content: bytes, sizes: Mapping[str, int]) -> None:
+    """OOXML never declares a DTD; one that does is an entity-expansion bomb ("billion
+    laughs") or worse, refused before any XML parser sees it."""
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        for name in sizes:
+            if not name.lower().endswith((".xml", ".rels")):
+                continue
+            try:
+                with archive.open(name) as member:
+                    start = member.read(4096)
+            except (zipfile.BadZipFile, zlib.error, ValueError, EOFError, OSError) as exc:
+                raise _refuse(0, f"not a readable .xlsx file (damaged part {name[:80]})") from exc
+            if b"<!DOCTYPE" in start.upper() or b"<!ENTITY" in start.upper():
+                raise _refuse(0, f"an .xlsx part declaring XML entities ({name[:80]}): refused")
+
+
+_VALUES = (str, int, float, date, datetime, dt_time, timedelta, NoneType)  # bool is an int
 
 
 def _xlsx_rows(workbook: Any) -> Iterator[Record]:
     try:
         sheet = workbook.worksheets[0]  # the ledger; the template's second sheet explains it
-        for number, cells in enumerate(sheet.iter_rows(), start=1):
+        # The declared size (<dimension ref="A1:XFD1048576">) is not trusted: openpyxl would
+        # pad every row to it. Rows then come as wide as their last cell.
+        sheet.reset_dimensions()
+        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
             values: list[tuple[Cell, bool]] = []
-            for cell in cells:
-                value = getattr(cell, "value", None)
-                formula = getattr(cell, "data_type", None) == "f" or (
+            for value in _within_columns(number, cells):
+                # Formula cells read as "=…" (data_only=False) or, for array and data-table
+                # formulas, as openpyxl objects: both are refused, not their cached values.
+                formula = not isinstance(value, _VALUES) or (
                     isinstance(value, str) and value.startswith("=")
                 )
-                values.append((value, formula))
+                values.append((str(value) if formula else value, formula))
             yield number, values
     except _FileError:
         raise
     except Exception as exc:
-        raise _refuse(0, f"not a readable .xlsx file: {exc}") from exc
+        raise _refuse(0, f"not a readable .xlsx file ({type(exc).__name__}: {exc})"[:300]) from exc
     finally:
         workbook.close()
+
+
+# C0 controls but tab, line feed and carriage return, and DEL: invisible, and they break the
+# XML and JSON a request's text ends up in. A workbook stores them escaped (`_x0007_`).
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|_x00(?:0[0-8bBcCeEfF]|1[0-9a-fA-F]|7[fF])_"
+)
+
+
+def _control(value: Cell) -> str | None:
+    """A message for text holding a control character, else None."""
+    if isinstance(value, str) and (found := _CONTROL.search(value)):
+        text = found.group()
+        code = ord(text) if len(text) == 1 else int(text[2:6], 16)
+        return (
+            f"a control character (U+{code:04X}) at position {found.start() + 1}: delete it "
+            "(it often comes from copying out of another system)"
+        )
+    return None
 
 
 def _blank(value: Cell) -> bool:
@@ -538,18 +686,25 @@ def _header(number: int, cells: list[tuple[Cell, bool]]) -> list[_Position]:
             continue
         written = str(value).strip()
         key = _header_key(written)
+        written = written if len(written) <= 60 else written[:57] + "…"
         header = HEADERS.get(key)
         if header is None and key not in IGNORED_HEADERS:
             errors.append(
                 RowError(
                     number,
                     written,
-                    "unknown column: use the template's headers (Chinese) or their English keys",
+                    "unknown column: use the template's headers (Chinese) or their English keys, "
+                    "or delete the column",
                 )
             )
         elif header is not None and header in seen:
             errors.append(
-                RowError(number, header, f"the column is there twice ({seen[header]} and {index})")
+                RowError(
+                    number,
+                    header,
+                    f"the column is there twice (columns {column_letter(seen[header])} and "
+                    f"{column_letter(index)}): delete one of them",
+                )
             )
             header = None
         elif header is not None:
@@ -588,7 +743,12 @@ def _read_rows(sha: str, records: Iterator[Record], today: date) -> Ledger:
             continue
         data_rows += 1
         if data_rows > MAX_ROWS:
-            raise _refuse(0, f"more than {MAX_ROWS:,} rows: split the ledger into several files")
+            raise _refuse(
+                0,
+                f"more than {MAX_ROWS:,} rows: a file takes at most {MAX_ROWS:,}; split the "
+                f"ledger into files of at most {MAX_ROWS:,} rows (by date of receipt) and "
+                "import them one after the other",
+            )
         row, row_errors = _row(number, positions, cells, today)
         errors += row_errors
         if row is None:
@@ -723,7 +883,13 @@ def _row(
             continue
         where = position.written or f"column {index + 1}"
         if formula:
-            reader.fail(where, f"a formula ({str(value)[:40]}): enter the value itself")
+            reader.fail(
+                where,
+                f"a formula ({str(value)[:40]}): paste values only (copy the cells, then "
+                "Paste Special → Values), or type the value itself",
+            )
+        elif problem := _control(value):
+            reader.fail(where, problem)
         elif position.written is None:
             reader.fail(where, "a value in a column without a header")
         elif position.header is not None:
@@ -1029,7 +1195,7 @@ GUIDE_NOTES = (
     "一行一件申请，各环节按日期先后执行，与逐件登记产生相同的记录；办理中的申请可不填答复。",
     "整个文件要么全部导入，要么全部不导入：出错时列出每一行的行号和原因，什么也不保存。",
     "同一文件重复导入不会重复登记；已导入的申请再次出现时跳过，新增的环节接着记录。",
-    "不接受公式：请粘贴为数值。文件不超过 10 MB、100,000 行。",
+    "不接受公式：请粘贴为数值。每个文件不超过 10 MB、2,000 行；更多的按收到日期分成几个文件导入。",
     "历史答复的保密审查在系统外完成，导入时记为台账审查（review_case_id 以 ledger: 开头）。",
 )
 

@@ -44,6 +44,7 @@ from ..domain.request import Request as RequestState
 from ..handlers import Decision, erase_applicant, handle, publish_calendar, register_request
 from ..importing import import_ledger
 from ..ledger import MAX_BYTES as MAX_LEDGER_BYTES
+from ..ledger import MAX_ROWS as MAX_LEDGER_ROWS
 from ..ledger import LedgerRejected, RowError, template_csv, template_xlsx
 from ..reactions.when_review_decided_record_draft_decision import (
     WhenReviewDecidedRecordDraftDecision,
@@ -605,7 +606,16 @@ def create_app(settings: Settings) -> FastAPI:
         all rows or none; 422 lists every bad row. The same file again adds nothing (200)."""
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > MAX_LEDGER_BYTES + 65_536:
-            raise LedgerRejected([RowError(0, None, "the file is larger than 10 MB")])
+            raise LedgerRejected(
+                [
+                    RowError(
+                        0,
+                        None,
+                        f"the file is larger than 10 MB: split the ledger into files of at most "
+                        f"{MAX_LEDGER_ROWS:,} rows",
+                    )
+                ]
+            )
         form = await request.form(max_files=1, max_fields=4)
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
