@@ -88,7 +88,12 @@ def client_as(
     timeout: float = 10,
 ) -> httpx.AsyncClient:
     """An HTTP client that calls as one user (bearer token from tests.support.bearer)."""
-    return httpx.AsyncClient(timeout=timeout, headers=bearer(role, bureau_id, user_id))
+    # Idle connections expire before the server's 5 s keep-alive closes them under us.
+    return httpx.AsyncClient(
+        timeout=timeout,
+        headers=bearer(role, bureau_id, user_id),
+        limits=httpx.Limits(keepalive_expiry=2),
+    )
 
 
 async def assign_reviewers(stack: LocalStack, bureau_id: str) -> None:

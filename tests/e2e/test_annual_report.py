@@ -18,6 +18,8 @@ import openpyxl  # type: ignore[import-untyped]
 import pytest
 
 from gongkai_platform.devstack.stack import LocalStack
+from tests.e2e.helpers import assign_reviewers, client_as, review_all_stages
+from tests.e2e.test_catalogue_lifecycle import client_for
 
 pytestmark = pytest.mark.e2e
 
@@ -36,19 +38,47 @@ COLUMNS = ["自然人", "商业企业", "科研机构", "社会公益组织", "�
 
 
 class Bureau:
-    """One bureau's clerk and reviewers over HTTP, and reporting's answers."""
+    """One bureau over HTTP as its clerk (a bearer token of the bureau), its assigned reviewers
+    in review, and reporting's answers; the central office registers it in the catalogue."""
 
-    def __init__(self, stack: LocalStack, client: httpx.AsyncClient) -> None:
+    def __init__(self, stack: LocalStack) -> None:
         self.stack = stack
-        self.client = client
         self.id = f"b-{uuid.uuid4().hex[:10]}"
+        self.client = client_for("clerk", self.id, timeout=30)
+        self.central = client_for("central_office", timeout=30)
         self.requests = f"{stack.url('requests')}/bureaus/{self.id}/requests"
         self.reports = f"{stack.url('reporting')}/bureaus/{self.id}/annual-reports"
+        self._reviewers_assigned = asyncio.Lock()
+        self._assigned = False
 
-    async def call(self, method: str, url: str, expect: int = 200, **kwargs: Any) -> Any:
-        answer = await self.client.request(method, url, **kwargs)
+    async def aclose(self) -> None:
+        await self.client.aclose()
+        await self.central.aclose()
+
+    async def call(
+        self,
+        method: str,
+        url: str,
+        expect: int = 200,
+        client: httpx.AsyncClient | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        answer = await (client or self.client).request(method, url, **kwargs)
         assert answer.status_code == expect, f"{method} {url}: {answer.status_code} {answer.text}"
         return answer.json()
+
+    async def register_in_catalogue(
+        self, name: str, region: str = "江苏省常州市", organisation_code: str = "014416330"
+    ) -> None:
+        """The central office registers the bureau (reporting takes its name from there)."""
+        body = {
+            "bureau_id": self.id,
+            "name": name,
+            "organisation_code": organisation_code,
+            "region": region,
+        }
+        url = f"{self.stack.url('catalogue')}/bureaus"
+        await self.call("POST", url, 201, client=self.central, json=body)
 
     async def register(self, request_id: str, received_on: str, category: str) -> None:
         body = {
@@ -64,29 +94,19 @@ class Bureau:
         return await self.call("POST", f"{self.requests}/{request_id}/{action}", json=body)
 
     async def reply(self, request_id: str, outcome: str, basis: str, on: str) -> None:
-        """Draft, three review stages, then send: the confidentiality gate in full."""
+        """Draft, three review stages by their assigned reviewers, then send: the
+        confidentiality gate in full."""
+        async with self._reviewers_assigned:
+            if not self._assigned:
+                await assign_reviewers(self.stack, self.id)
+                self._assigned = True
         draft = await self.call(
             "POST",
             f"{self.requests}/{request_id}/reply-drafts",
             201,
             json={"outcome": outcome, "legal_basis": basis},
         )
-        reviews = f"{self.stack.url('review')}/bureaus/{self.id}/reviews"
-        case: dict[str, Any] = {}
-        for _ in range(300):
-            found = await self.call("GET", reviews, params={"state": "open"})
-            case = next((c for c in found if c["subject_id"] == draft["draft_id"]), {})
-            if case:
-                break
-            await asyncio.sleep(0.05)
-        assert case, f"review opened no case for {draft['draft_id']}"
-        stages = (await self.call("GET", f"{reviews}/{case['case_id']}"))["stages"]
-        for stage in stages:
-            await self.call(
-                "POST",
-                f"{reviews}/{case['case_id']}/stage-completions",
-                json={"stage": stage, "reviewer": "审核人", "opinion": "同意"},
-            )
+        await review_all_stages(self.stack, self.id, draft["draft_id"])
         for _ in range(300):
             if (await self.call("GET", f"{self.requests}/{request_id}"))["status"] == "approved":
                 break
@@ -112,8 +132,11 @@ class Bureau:
 
 @pytest.fixture
 async def bureau(stack: LocalStack) -> AsyncIterator[Bureau]:
-    async with httpx.AsyncClient(timeout=30) as client:
-        yield Bureau(stack, client)
+    bureau = Bureau(stack)
+    try:
+        yield bureau
+    finally:
+        await bureau.aclose()
 
 
 def ledger_csv() -> bytes:
@@ -155,17 +178,7 @@ def row(**counts: int) -> dict[str, int]:
 
 async def test_the_annual_report_across_two_years(bureau: Bureau, stack: LocalStack) -> None:
     # The bureau's name comes from the catalogue.
-    await bureau.call(
-        "POST",
-        f"{stack.url('catalogue')}/bureaus",
-        201,
-        json={
-            "bureau_id": bureau.id,
-            "name": NAME,
-            "organisation_code": "014416330",
-            "region": "江苏省常州市",
-        },
-    )
+    await bureau.register_in_catalogue(NAME)
     # 2025 from a ledger: three replied, two still open at the year's end.
     imported = await bureau.call(
         "POST",
@@ -365,4 +378,34 @@ async def test_the_annual_report_across_two_years(bureau: Bureau, stack: LocalSt
 
     assert (await bureau.client.get(f"{bureau.reports}/2007")).status_code == 422
     nobody = f"{stack.url('reporting')}/bureaus/nobody-{uuid.uuid4().hex[:6]}/annual-reports/2026"
-    assert (await bureau.client.get(nobody)).status_code == 404
+    assert (await bureau.central.get(nobody)).status_code == 404
+
+    # ------------------------------------------------------------ who may read and write it
+    other = f"b-{uuid.uuid4().hex[:10]}"
+    async with (
+        client_as("clerk", other, "clerk-elsewhere") as outsider,
+        client_as("auditor", user_id="auditor-1") as auditor,
+        client_as("reviewer", bureau.id) as reviewer,
+        httpx.AsyncClient(timeout=30) as anonymous,
+    ):
+        for url in (f"{bureau.reports}/2026", f"{bureau.reports}/2026/narrative"):
+            refused = await outsider.get(url, params={"format": "html"})
+            assert refused.status_code == 403, refused.text
+            assert refused.json()["detail"] == (
+                f"clerk-elsewhere (clerk of {other}) may not read bureau {bureau.id}'s records"
+            )
+            assert (await anonymous.get(url)).status_code == 401
+        # The auditor and the bureau's reviewer read the same report; neither writes it.
+        for reader, reason in ((auditor, "does not act for them"), (reviewer, "not a reviewer")):
+            seen = await reader.get(f"{bureau.reports}/2026")
+            assert seen.status_code == 200, seen.text
+            assert table3(seen.json()) == table3(report)
+            rewrite = await reader.put(f"{bureau.reports}/2026/narrative", json=narrative)
+            assert rewrite.status_code == 403, rewrite.text
+            assert reason in rewrite.json()["detail"]
+        overwritten = await outsider.put(
+            f"{bureau.reports}/2026/narrative", json={"overview": "改写"}
+        )
+        assert overwritten.status_code == 403
+        assert (await anonymous.put(f"{bureau.reports}/2026/narrative", json={})).status_code == 401
+    assert (await bureau.report(2026))["sections"][0]["paragraphs"] == [narrative["overview"]]

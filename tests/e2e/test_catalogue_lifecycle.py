@@ -23,25 +23,47 @@ from gongkai_contracts.events import ReviewApproved
 from gongkai_contracts.topics import dlq_topic, events_topic
 from gongkai_contracts.vocabulary import ReviewSubject
 from gongkai_platform.devstack.stack import LocalStack
+from tests.e2e.helpers import assign_reviewers, client_as, review_all_stages
+from tests.support import STAGE_REVIEWERS, bearer
 
 pytestmark = pytest.mark.e2e
 
-STAGES = [("初审", "业务处室 张三"), ("复审", "办公室 李四"), ("终审", "分管领导 王五")]
 REVIEW_TOPIC = events_topic("review")
+CATALOGUE_TOPIC = events_topic("catalogue")
 CATALOGUE_CONSUMER = "catalogue.review_decisions"
 
 
-class Clerk:
-    """Drives one bureau's catalogue, and its reviewers, over HTTP."""
+def client_for(
+    role: str, bureau_id: str | None = None, user_id: str | None = None, timeout: float = 10
+) -> httpx.AsyncClient:
+    """helpers.client_as for a client kept through a long test: idle connections are dropped
+    after 2 s. uvicorn closes them after 5 s, httpx's default too, and on a loaded machine a
+    request sent on a connection the server is closing at that moment is lost ("Server
+    disconnected without sending a response")."""
+    return httpx.AsyncClient(
+        timeout=timeout,
+        headers=bearer(role, bureau_id, user_id),
+        limits=httpx.Limits(keepalive_expiry=2),
+    )
 
-    def __init__(
-        self, stack: LocalStack, client: httpx.AsyncClient, bureau: str | None = None
-    ) -> None:
+
+class Clerk:
+    """Drives one bureau's catalogue over HTTP as its clerk (a bearer token of that bureau);
+    the central office registers the bureau, the assigned reviewers decide in review."""
+
+    def __init__(self, stack: LocalStack, bureau: str | None = None) -> None:
         self.base = stack.url("catalogue")
         self.reviews_base = stack.url("review")
         self.stack = stack
         self.bureau = bureau or f"b-{uuid.uuid4().hex[:10]}"
-        self.client = client
+        self.user = f"clerk-{uuid.uuid4().hex[:6]}"
+        self.client = client_for("clerk", self.bureau, self.user)
+        self.central = client_for("central_office")
+        self.anonymous = httpx.AsyncClient(timeout=10, limits=httpx.Limits(keepalive_expiry=2))
+
+    async def aclose(self) -> None:
+        for client in (self.client, self.central, self.anonymous):
+            await client.aclose()
 
     @property
     def items(self) -> str:
@@ -51,17 +73,22 @@ class Clerk:
     def reviews(self) -> str:
         return f"{self.reviews_base}/bureaus/{self.bureau}/reviews"
 
-    async def register(self, organisation_code: str = "014416330") -> None:
-        answer = await self.client.post(
+    async def register(
+        self, organisation_code: str = "014416330", parent_id: str | None = None
+    ) -> None:
+        """The central office registers the bureau; its head assigns 初审/复审/终审."""
+        answer = await self.central.post(
             f"{self.base}/bureaus",
             json={
                 "bureau_id": self.bureau,
                 "name": "常州市人力资源和社会保障局",
                 "organisation_code": organisation_code,
                 "region": "江苏省常州市",
+                "parent_id": parent_id,
             },
         )
         assert answer.status_code == 201, answer.text
+        await assign_reviewers(self.stack, self.bureau)
 
     async def draft(self, title: str, **fields: Any) -> str:
         body = {
@@ -80,9 +107,16 @@ class Clerk:
         return str(answer.json()["item_id"])
 
     async def do(
-        self, item_id: str, action: str, body: dict[str, Any] | None = None, expect: int = 200
+        self,
+        item_id: str,
+        action: str,
+        body: dict[str, Any] | None = None,
+        expect: int = 200,
+        client: httpx.AsyncClient | None = None,
     ) -> dict[str, Any]:
-        answer = await self.client.post(f"{self.items}/{item_id}/{action}", json=body or {})
+        answer = await (client or self.client).post(
+            f"{self.items}/{item_id}/{action}", json=body or {}
+        )
         assert answer.status_code == expect, f"{action}: {answer.status_code} {answer.text}"
         return answer.json()  # type: ignore[no-any-return]
 
@@ -115,36 +149,44 @@ class Clerk:
             await asyncio.sleep(0.05)
         raise AssertionError(f"no review case opened for item {item_id} version {version}")
 
-    async def complete(self, case_id: str, stage: str, reviewer: str) -> dict[str, Any]:
-        answer = await self.client.post(
-            f"{self.reviews}/{case_id}/stage-completions",
-            json={"stage": stage, "reviewer": reviewer, "opinion": "同意公开"},
-        )
+    async def complete(self, case_id: str, stage: str) -> dict[str, Any]:
+        """The reviewer assigned to `stage` agrees."""
+        async with client_as("reviewer", self.bureau, REVIEWER_OF[stage]) as reviewer:
+            answer = await reviewer.post(
+                f"{self.reviews}/{case_id}/stage-completions",
+                json={"stage": stage, "opinion": "同意公开"},
+            )
         assert answer.status_code == 200, answer.text
         return answer.json()  # type: ignore[no-any-return]
 
     async def approve(self, item_id: str, version: int = 1) -> None:
         """Submit, then 初审, 复审 and 终审 agree; wait until the catalogue knows."""
         await self.do(item_id, "submission")
-        case = await self.case_of(item_id, version)
-        for stage, reviewer in STAGES:
-            await self.complete(case["case_id"], stage, reviewer)
+        await self.case_of(item_id, version)
+        await review_all_stages(self.stack, self.bureau, item_id)
         await self.wait_item(item_id, "approved")
 
     async def public(self, **params: Any) -> dict[str, Any]:
-        answer = await self.client.get(
+        """The public catalogue, as anyone sees it: no token."""
+        answer = await self.anonymous.get(
             f"{self.base}/public/bureaus/{self.bureau}/catalogue", params=params
         )
         assert answer.status_code == 200, answer.text
         return answer.json()  # type: ignore[no-any-return]
 
 
+REVIEWER_OF = dict(STAGE_REVIEWERS)
+STAGES = [stage for stage, _ in STAGE_REVIEWERS]
+
+
 @pytest.fixture
 async def clerk(stack: LocalStack) -> AsyncIterator[Clerk]:
-    async with httpx.AsyncClient(timeout=10) as client:
-        clerk = Clerk(stack, client)
+    clerk = Clerk(stack)
+    try:
         await clerk.register()
         yield clerk
+    finally:
+        await clerk.aclose()
 
 
 async def test_an_item_passes_three_review_stages_and_is_published_with_the_next_index_number(
@@ -161,8 +203,8 @@ async def test_an_item_passes_three_review_stages_and_is_published_with_the_next
     )
     case = await clerk.case_of(pension)
     assert case["title"] == "关于调整城乡居民基本养老保险基础养老金标准的通知"
-    for stage, reviewer in STAGES:
-        done = await clerk.complete(case["case_id"], stage, reviewer)
+    for stage in STAGES:
+        done = await clerk.complete(case["case_id"], stage)
         if stage != "终审":
             assert done["state"] == "open"
             await clerk.do(pension, "publication", {"published_on": "2026-03-20"}, expect=409)
@@ -181,7 +223,8 @@ async def test_an_item_passes_three_review_stages_and_is_published_with_the_next
     assert published["publication"]["late"] is False
     assert published["publication"]["channel_labels"] == ["政府网站", "政府公报"]
 
-    # The next one takes the next number; published after 2026-03-30, it is late.
+    # The next one takes the next number; published after 2026-03-30, it is late. The bureau
+    # head publishes this one.
     fees = await clerk.draft(
         "常州市职业技能鉴定收费项目及标准",
         category="administrative_fee",
@@ -189,20 +232,34 @@ async def test_an_item_passes_three_review_stages_and_is_published_with_the_next
         document_number=None,
     )
     await clerk.approve(fees)
-    late = await clerk.do(fees, "publication", {"published_on": "2026-04-20"})
+    head = f"head-{uuid.uuid4().hex[:6]}"
+    async with client_as("bureau_head", clerk.bureau, head) as bureau_head:
+        late = await clerk.do(
+            fees, "publication", {"published_on": "2026-04-20"}, client=bureau_head
+        )
     assert late["index_number"] == "014416330/2026-00002"
     assert late["publication"]["late"] is True
     assert late["fee_amount_yuan"] == "1250.50"
 
+    # Each event's actor is the caller's token, user and role; the approval is recorded with
+    # the actor of the review decision it follows (the 终审 reviewer).
     history = (await clerk.item(pension))["history"]
-    assert [e["event_type"] for e in history] == [
-        "catalogue.ItemDrafted",
-        "catalogue.ItemSubmittedForReview",
-        "catalogue.ItemApproved",
-        "catalogue.ItemPublished",
+    assert [(e["event_type"], e["actor"]) for e in history] == [
+        ("catalogue.ItemDrafted", {"user_id": clerk.user, "role": "clerk"}),
+        ("catalogue.ItemSubmittedForReview", {"user_id": clerk.user, "role": "clerk"}),
+        ("catalogue.ItemApproved", {"user_id": REVIEWER_OF["终审"], "role": "reviewer"}),
+        ("catalogue.ItemPublished", {"user_id": clerk.user, "role": "clerk"}),
     ]
     assert history[2]["data"]["review_case_id"] == case["case_id"]
     assert history[3]["data"]["late"] is False
+    # … and so it is on gongkai.catalogue.events, as the relay published it.
+    [stored] = [e for e in (await clerk.item(fees))["history"] if e["data"].get("index_number")]
+    record = await wait_for_record(
+        clerk.stack.bootstrap, CATALOGUE_TOPIC, lambda r: event_id_of(r) == stored["event_id"]
+    )
+    published_event = Envelope.from_json(record.value)
+    assert published_event.event_type == "catalogue.ItemPublished"
+    assert published_event.actor == Actor(user_id=head, role=Role.BUREAU_HEAD)
 
     catalogue = await clerk.public()
     assert catalogue["total"] == 2
@@ -220,7 +277,7 @@ async def test_an_item_passes_three_review_stages_and_is_published_with_the_next
     page = await clerk.public(limit=1, offset=1)
     assert (page["total"], [i["item_id"] for i in page["items"]]) == (2, [pension])
 
-    html = await clerk.client.get(
+    html = await clerk.anonymous.get(
         f"{clerk.base}/public/bureaus/{clerk.bureau}/catalogue", params={"format": "html"}
     )
     assert html.status_code == 200
@@ -253,17 +310,81 @@ async def test_an_item_passes_three_review_stages_and_is_published_with_the_next
     assert [(i["item_id"], i["fee_amount_yuan"]) for i in fee_items] == [(fees, "1250.50")]
 
 
+async def test_only_the_bureaus_clerk_or_head_acts_on_its_items(clerk: Clerk) -> None:
+    """Another bureau's clerk, an auditor, a reviewer and the anonymous are refused, with the
+    reason; the item is untouched; the public catalogue needs no token."""
+    notice = await clerk.draft("关于2026年度社会保险缴费基数的公告", category="other")
+    await clerk.approve(notice)
+    url = f"{clerk.items}/{notice}"
+    other_bureau = f"b-{uuid.uuid4().hex[:10]}"
+    async with (
+        client_as("clerk", other_bureau, "clerk-elsewhere") as outsider,
+        client_as("auditor", user_id="auditor-1") as auditor,
+        client_as("reviewer", clerk.bureau, REVIEWER_OF["终审"]) as reviewer,
+    ):
+        refused = await outsider.post(f"{url}/publication", json={"published_on": "2026-03-20"})
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["detail"] == (
+            f"clerk-elsewhere (clerk of {other_bureau}) may not act for bureau {clerk.bureau}"
+        )
+        peek = await outsider.get(url)
+        assert peek.status_code == 403, peek.text
+        assert peek.json()["detail"] == (
+            f"clerk-elsewhere (clerk of {other_bureau}) "
+            f"may not read bureau {clerk.bureau}'s records"
+        )
+        assert (await outsider.get(clerk.items)).status_code == 403
+        drafted = await outsider.post(
+            clerk.items,
+            json={
+                "title": "冒名草拟",
+                "formed_on": "2026-03-02",
+                "issuing_body": "其他机关",
+                "category": "other",
+            },
+        )
+        assert drafted.status_code == 403, drafted.text
+
+        # An auditor reads the bureau's items, and changes nothing.
+        assert (await auditor.get(url)).json()["state"] == "approved"
+        published_by_auditor = await auditor.post(f"{url}/publication", json={})
+        assert published_by_auditor.status_code == 403, published_by_auditor.text
+        assert "does not act for them" in published_by_auditor.json()["detail"]
+        withdrawn_by_auditor = await auditor.post(f"{url}/withdrawal", json={"reason": "x"})
+        assert withdrawn_by_auditor.status_code == 403
+
+        # A reviewer of the bureau decides in review, not here.
+        by_reviewer = await reviewer.post(f"{url}/publication", json={})
+        assert by_reviewer.status_code == 403, by_reviewer.text
+        assert by_reviewer.json()["detail"] == (
+            "this is done by the bureau's clerk, bureau_head, not a reviewer"
+        )
+
+    anonymous = await clerk.anonymous.post(f"{url}/publication", json={})
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"] == "Bearer"
+    assert (await clerk.anonymous.get(url)).status_code == 401
+    item = await clerk.item(notice)
+    assert (item["state"], item["index_number"]) == ("approved", None)
+    assert (await clerk.public())["total"] == 0
+
+    await clerk.do(notice, "publication", {"published_on": "2026-03-20"})
+    [listed] = (await clerk.public())["items"]
+    assert listed["item_id"] == notice
+
+
 async def test_a_rejected_item_is_not_published_until_a_revision_passes_review(
     clerk: Clerk,
 ) -> None:
     roster = await clerk.draft("2026年度公益性岗位人员名单", category="other")
     await clerk.do(roster, "submission")
     case = await clerk.case_of(roster)
-    await clerk.complete(case["case_id"], "初审", "业务处室 张三")
-    rejection = await clerk.client.post(
-        f"{clerk.reviews}/{case['case_id']}/rejection",
-        json={"stage": "复审", "reviewer": "办公室 李四", "reasons": "名单含身份证号码"},
-    )
+    await clerk.complete(case["case_id"], "初审")
+    async with client_as("reviewer", clerk.bureau, REVIEWER_OF["复审"]) as reviewer:
+        rejection = await reviewer.post(
+            f"{clerk.reviews}/{case['case_id']}/rejection",
+            json={"stage": "复审", "reasons": "名单含身份证号码"},
+        )
     assert rejection.status_code == 200, rejection.text
     rejected = await clerk.wait_item(roster, "draft")
     assert (rejected["rejection_reasons"], rejected["version"]) == ("名单含身份证号码", 1)
@@ -358,32 +479,30 @@ async def test_repeal_revision_and_withdrawal_as_the_public_sees_them(clerk: Cle
 
 
 async def test_bureaus_index_patterns_and_the_public_guide(clerk: Clerk, stack: LocalStack) -> None:
-    base = clerk.base
+    base, central = clerk.base, clerk.central
     child = f"{clerk.bureau}-si"
-    answer = await clerk.client.post(
-        f"{base}/bureaus",
-        json={
-            "bureau_id": child,
-            "name": "常州市社会保险基金管理中心",
-            "organisation_code": "014416348",
-            "region": "江苏省常州市",
-            "parent_id": "nowhere",
-        },
-    )
+    registration = {
+        "bureau_id": child,
+        "name": "常州市社会保险基金管理中心",
+        "organisation_code": "014416348",
+        "region": "江苏省常州市",
+        "parent_id": "nowhere",
+    }
+    answer = await central.post(f"{base}/bureaus", json=registration)
     assert answer.status_code == 422
     assert answer.json()["detail"][0]["loc"] == ["body", "parent_id"]
-    answer = await clerk.client.post(
-        f"{base}/bureaus",
-        json={
-            "bureau_id": child,
-            "name": "常州市社会保险基金管理中心",
-            "organisation_code": "014416348",
-            "region": "江苏省常州市",
-            "parent_id": clerk.bureau,
-        },
-    )
+    # The register of bureaus is the central office's: a bureau's own staff cannot add to it.
+    registration["parent_id"] = clerk.bureau
+    for role in ("clerk", "bureau_head"):
+        async with client_as(role, clerk.bureau) as staff:
+            refused = await staff.post(f"{base}/bureaus", json=registration)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["detail"] == "only the central office does this"
+    assert (await clerk.anonymous.post(f"{base}/bureaus", json=registration)).status_code == 401
+    answer = await central.post(f"{base}/bureaus", json=registration)
     assert answer.status_code == 201, answer.text
-    cycle = await clerk.client.put(
+    await assign_reviewers(stack, child)
+    cycle = await central.put(
         f"{base}/bureaus/{clerk.bureau}/profile",
         json={
             "name": "常州市人力资源和社会保障局",
@@ -393,48 +512,63 @@ async def test_bureaus_index_patterns_and_the_public_guide(clerk: Clerk, stack: 
         },
     )
     assert cycle.status_code == 422
+    # The register is read by any signed-in user (here the clerk and an auditor), not by the
+    # anonymous.
     tree = (await clerk.client.get(f"{base}/bureaus")).json()
     [mine] = [b for b in tree if b["bureau_id"] == clerk.bureau]
     assert [c["bureau_id"] for c in mine["children"]] == [child]
-    assert (await clerk.client.get(f"{base}/bureaus/{clerk.bureau}")).json()["children"] == [child]
+    async with client_as("auditor") as auditor:
+        shown = await auditor.get(f"{base}/bureaus/{clerk.bureau}")
+    assert shown.status_code == 200 and shown.json()["children"] == [child]
+    assert (await clerk.anonymous.get(f"{base}/bureaus")).status_code == 401
+    assert (await clerk.anonymous.get(f"{base}/bureaus/{clerk.bureau}")).status_code == 401
 
-    profile = await clerk.client.put(
-        f"{base}/bureaus/{child}/profile",
-        json={
-            "name": "常州市社会保险基金管理中心",
-            "organisation_code": "12320400014416348X",
-            "region": "江苏省常州市",
-            "parent_id": clerk.bureau,
-        },
-    )
+    new_profile = {
+        "name": "常州市社会保险基金管理中心",
+        "organisation_code": "12320400014416348X",
+        "region": "江苏省常州市",
+        "parent_id": clerk.bureau,
+    }
+    refused = await clerk.client.put(f"{base}/bureaus/{child}/profile", json=new_profile)
+    assert refused.status_code == 403, refused.text
+    profile = await central.put(f"{base}/bureaus/{child}/profile", json=new_profile)
     assert profile.json()["events"] == ["catalogue.BureauProfileUpdated"]
-    bad = await clerk.client.put(
+    bad = await central.put(
         f"{base}/bureaus/{child}/index-pattern", json={"pattern": "{org_code}/{seq:05d}"}
     )
     assert bad.status_code == 422 and "{year}" in bad.json()["detail"][0]["msg"]
-    pattern = await clerk.client.put(
-        f"{base}/bureaus/{child}/index-pattern", json={"pattern": "{org_code}-1/{year}-{seq:04d}"}
-    )
+    new_pattern = {"pattern": "{org_code}-1/{year}-{seq:04d}"}
+    async with client_as("bureau_head", child) as child_head:
+        refused = await child_head.put(f"{base}/bureaus/{child}/index-pattern", json=new_pattern)
+    assert refused.status_code == 403, refused.text
+    pattern = await central.put(f"{base}/bureaus/{child}/index-pattern", json=new_pattern)
     assert pattern.status_code == 200, pattern.text
     assert pattern.json()["example"].startswith("12320400014416348X-1/")
-    item = await clerk.client.post(
-        f"{base}/bureaus/{child}/items",
-        json={
+    child_clerk = Clerk(stack, bureau=child)
+    try:
+        item_body = {
             "title": "2026年社会保险基金预算",
             "formed_on": "2026-03-02",
             "issuing_body": "常州市社会保险基金管理中心",
             "category": "other",
-        },
-    )
-    assert item.status_code == 201, item.text
-    child_clerk = Clerk(stack, clerk.client, bureau=child)
-    item_id = item.json()["item_id"]
-    await child_clerk.approve(item_id)
-    published = await child_clerk.do(item_id, "publication", {"published_on": "2026-03-20"})
-    assert published["index_number"] == "12320400014416348X-1/2026-0001"
+        }
+        # The parent bureau's clerk does not act for the bureau under it.
+        refused = await clerk.client.post(f"{base}/bureaus/{child}/items", json=item_body)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["detail"] == (
+            f"{clerk.user} (clerk of {clerk.bureau}) may not act for bureau {child}"
+        )
+        item = await child_clerk.client.post(f"{base}/bureaus/{child}/items", json=item_body)
+        assert item.status_code == 201, item.text
+        item_id = item.json()["item_id"]
+        await child_clerk.approve(item_id)
+        published = await child_clerk.do(item_id, "publication", {"published_on": "2026-03-20"})
+        assert published["index_number"] == "12320400014416348X-1/2026-0001"
+    finally:
+        await child_clerk.aclose()
 
     guide_url = f"{base}/public/bureaus/{clerk.bureau}/guide"
-    assert (await clerk.client.get(guide_url)).status_code == 404
+    assert (await clerk.anonymous.get(guide_url)).status_code == 404
     guide = {
         "categories": ["机构职能", "政策文件", "规划计划", "财政信息"],
         "arrangement": "按主题分类和组配分类编排，每条信息有唯一的索引号",
@@ -446,11 +580,14 @@ async def test_bureaus_index_patterns_and_the_public_guide(clerk: Clerk, stack: 
         "fax": "0519-85682001",
         "email": "gk@czhrss.gov.cn",
     }
+    async with client_as("auditor") as auditor:
+        refused = await auditor.put(f"{base}/bureaus/{clerk.bureau}/guide", json=guide)
+    assert refused.status_code == 403, refused.text
     put = await clerk.client.put(f"{base}/bureaus/{clerk.bureau}/guide", json=guide)
     assert put.json()["events"] == ["catalogue.GuideUpdated"]
     again = await clerk.client.put(f"{base}/bureaus/{clerk.bureau}/guide", json=guide)
     assert again.json()["events"] == []
-    public = (await clerk.client.get(guide_url)).json()
+    public = (await clerk.anonymous.get(guide_url)).json()
     assert public["office_name"] == "常州市人力资源和社会保障局办公室"
     assert public["categories"] == guide["categories"]
     assert public["catalogue"] == f"/public/bureaus/{clerk.bureau}/catalogue"
@@ -563,7 +700,7 @@ async def test_a_forged_approval_on_the_review_topic_publishes_nothing(
     await write(
         forged_approval(clerk.bureau, never_submitted, 1, uuid.uuid4().hex, 1, opened["hash"])
     )
-    completed = await clerk.complete(case["case_id"], "初审", "业务处室 张三")
+    completed = await clerk.complete(case["case_id"], "初审")
     assert completed["events"] == ["review.ReviewStageCompleted"]
     history = (await clerk.client.get(f"{clerk.reviews}/{case['case_id']}")).json()["history"]
     await wait_for_record(

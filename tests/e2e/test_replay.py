@@ -23,7 +23,7 @@ from reporting_service.annual_report.facts import Facts
 from reporting_service.annual_report.tabular import report_json
 from reporting_service.replay import replay, report_digest
 from reporting_service.sign_off import annual_figures, figures_digest
-from tests.e2e.helpers import post_requests, request_body, wait_for_count
+from tests.e2e.helpers import client_as, request_body
 from tests.support import unique
 
 
@@ -31,6 +31,35 @@ from tests.support import unique
 def test_the_json_digest_is_the_sign_off_figures_digest(year: int) -> None:
     report = build_annual_report("b-1", year, Facts())
     assert report_digest(report_json(report)) == figures_digest(annual_figures(report))
+
+
+async def register_requests(stack: LocalStack, bureau: str, count: int, prefix: str = "") -> None:
+    """The bureau's clerk registers `count` requests."""
+    async with client_as("clerk", bureau, timeout=30) as clerk:
+        for i in range(count):
+            answer = await clerk.post(
+                f"{stack.url('requests')}/bureaus/{bureau}/requests",
+                json={**request_body(i), "request_id": f"{bureau}-{prefix}{i}"},
+            )
+            assert answer.status_code == 201, answer.text
+
+
+async def wait_for_received(
+    client: httpx.AsyncClient, stack: LocalStack, bureau: str, expected: int
+) -> None:
+    """Until reporting's monthly count of requests received shows `expected` for 2026."""
+    shown: Any = None
+    for _ in range(600):
+        answer = await client.get(
+            f"{stack.url('reporting')}/bureaus/{bureau}/requests-received", params={"year": 2026}
+        )
+        assert answer.status_code == 200, answer.text
+        shown = answer.json()["total"]
+        if shown == expected:
+            return
+        assert shown < expected, f"count {shown} passed {expected}: double counted"
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"reporting shows {shown} requests received for {bureau}")
 
 
 async def live_report(client: httpx.AsyncClient, stack: LocalStack, bureau: str) -> Any:
@@ -72,15 +101,17 @@ async def test_replay_gives_the_live_digests_and_switches_without_a_pause(
     stack: LocalStack, kafka_bootstrap: str
 ) -> None:
     bureaus = [unique("replay"), unique("replay")]
-    async with httpx.AsyncClient(timeout=30) as client:
+    # An auditor reads both bureaus' reports; each bureau's clerk registers its requests.
+    async with client_as("auditor", timeout=30) as client:
         for n, bureau in enumerate(bureaus):
-            await post_requests(stack, bureau, 9 + n)
-            withdrawn = await client.post(
-                f"{stack.url('requests')}/bureaus/{bureau}/requests/{bureau}-0/withdrawal",
-                json={"on": date(2026, 4, 20).isoformat()},
-            )
+            await register_requests(stack, bureau, 9 + n)
+            async with client_as("clerk", bureau, timeout=30) as clerk:
+                withdrawn = await clerk.post(
+                    f"{stack.url('requests')}/bureaus/{bureau}/requests/{bureau}-0/withdrawal",
+                    json={"on": date(2026, 4, 20).isoformat()},
+                )
             assert withdrawn.status_code == 200, withdrawn.text
-            await wait_for_count(stack, bureau, 9 + n)
+            await wait_for_received(client, stack, bureau, 9 + n)
         live = {
             (b, 2026): report_digest(await wait_for_report(client, stack, b, 9 + n, 1))
             for n, b in enumerate(bureaus)
@@ -120,13 +151,8 @@ async def test_replay_gives_the_live_digests_and_switches_without_a_pause(
         # and its consumers go on writing into them.
         for bureau in bureaus:
             assert report_digest(await live_report(client, stack, bureau)) == live[(bureau, 2026)]
-        for i in range(3):
-            added = await client.post(
-                f"{stack.url('requests')}/bureaus/{bureaus[0]}/requests",
-                json={**request_body(i), "request_id": f"{bureaus[0]}-after-{i}"},
-            )
-            assert added.status_code == 201, added.text
-        await wait_for_count(stack, bureaus[0], 12)
+        await register_requests(stack, bureaus[0], 3, prefix="after-")
+        await wait_for_received(client, stack, bureaus[0], 12)
         await wait_for_report(client, stack, bureaus[0], 12, 1)
 
     conn = await asyncpg.connect(database_url)

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from gongkai_platform.devstack.stack import LocalStack
+from tests.e2e.helpers import client_as
 
 pytestmark = pytest.mark.e2e
 
@@ -32,7 +33,14 @@ async def test_rollup_by_parent_and_region_and_the_dashboard(stack: LocalStack) 
     parent, first, second = f"p-{tag}", f"a-{tag}", f"b-{tag}"
     catalogue, requests = stack.url("catalogue"), stack.url("requests")
     reporting = stack.url("reporting")
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with (
+        client_as("central_office", user_id="central-1", timeout=30) as central,
+        client_as("auditor", user_id="auditor-1", timeout=30) as auditor,
+        client_as("clerk", first, timeout=30) as first_clerk,
+        client_as("clerk", second, timeout=30) as second_clerk,
+        httpx.AsyncClient(timeout=30) as anonymous,
+    ):
+        clerks = {first: first_clerk, second: second_clerk}
         for bureau_id, name, parent_id, where in (
             (parent, "测试市人民政府办公室", None, region),
             (first, "测试市人力资源和社会保障局", parent, region),
@@ -45,7 +53,7 @@ async def test_rollup_by_parent_and_region_and_the_dashboard(stack: LocalStack) 
                 "region": where,
                 "parent_id": parent_id,
             }
-            await call(client, "POST", f"{catalogue}/bureaus", 201, json=body)
+            await call(central, "POST", f"{catalogue}/bureaus", 201, json=body)
         # first: three requests (March, March, May), one withdrawn; second: two (April).
         for bureau_id, request_id, on, category in (
             (first, "A1", "2026-03-03", "natural_person"),
@@ -55,7 +63,7 @@ async def test_rollup_by_parent_and_region_and_the_dashboard(stack: LocalStack) 
             (second, "B2", "2026-04-02", "natural_person"),
         ):
             await call(
-                client,
+                clerks[bureau_id],
                 "POST",
                 f"{requests}/bureaus/{bureau_id}/requests",
                 201,
@@ -68,7 +76,7 @@ async def test_rollup_by_parent_and_region_and_the_dashboard(stack: LocalStack) 
                 },
             )
         await call(
-            client,
+            first_clerk,
             "POST",
             f"{requests}/bureaus/{first}/requests/A2/withdrawal",
             json={"on": "2026-03-25"},
@@ -76,7 +84,7 @@ async def test_rollup_by_parent_and_region_and_the_dashboard(stack: LocalStack) 
 
         rollup: Any = None
         for _ in range(600):
-            answer = await client.get(
+            answer = await central.get(
                 f"{reporting}/central/rollup", params={"year": YEAR, "parent": parent}
             )
             if answer.status_code == 200:
@@ -103,10 +111,10 @@ async def test_rollup_by_parent_and_region_and_the_dashboard(stack: LocalStack) 
         assert total["bureaus"] == 3
         assert total["received_by_month"]["3"] == 2 and total["received_by_month"]["4"] == 2
         assert total["requests"]["carried_out"] == 4
-        # Each bureau's figures are its annual report's.
+        # Each bureau's figures are its annual report's, as its clerk reads it.
         for b in (first, second):
             report = (
-                await call(client, "GET", f"{reporting}/bureaus/{b}/annual-reports/{YEAR}")
+                await call(clerks[b], "GET", f"{reporting}/bureaus/{b}/annual-reports/{YEAR}")
             ).json()
             three = report["tables"]["三"]
             assert three["一、本年新收政府信息公开申请数量"]["总计"] == by_id[b]["requests"]["new"]
@@ -114,7 +122,7 @@ async def test_rollup_by_parent_and_region_and_the_dashboard(stack: LocalStack) 
         # The region nests by prefix: the district holds only the second bureau.
         district = (
             await call(
-                client,
+                central,
                 "GET",
                 f"{reporting}/central/rollup",
                 params={"year": YEAR, "region": f"{region}武进区"},
@@ -125,13 +133,19 @@ async def test_rollup_by_parent_and_region_and_the_dashboard(stack: LocalStack) 
         # A child as parent: only itself.
         alone = (
             await call(
-                client, "GET", f"{reporting}/central/rollup", params={"year": YEAR, "parent": first}
+                central,
+                "GET",
+                f"{reporting}/central/rollup",
+                params={"year": YEAR, "parent": first},
             )
         ).json()
         assert [b["bureau_id"] for b in alone["bureaus"]] == [first]
 
         page = await call(
-            client, "GET", f"{reporting}/central/dashboard", params={"year": YEAR, "region": region}
+            central,
+            "GET",
+            f"{reporting}/central/dashboard",
+            params={"year": YEAR, "region": region},
         )
         assert page.headers["content-type"].startswith("text/html")
         assert "<svg" in page.text and "每月收到政府信息公开申请" in page.text
@@ -141,23 +155,63 @@ async def test_rollup_by_parent_and_region_and_the_dashboard(stack: LocalStack) 
         # an entered item with its reason, and an evidence item refused.
         base = f"{reporting}/bureaus/{first}/self-assessments/{YEAR}"
         put = await call(
-            client,
+            first_clerk,
             "PUT",
             f"{base}/items/organisation.leadership",
             json={"score": 7, "reason": "领导小组已成立，分管领导调整未及时公布"},
         )
         assert put.json()["score"] == "7"
         await call(
-            client,
+            first_clerk,
             "PUT",
             f"{base}/items/daily.requests_answered_on_time",
             422,
             json={"score": 1, "reason": "x"},
         )
-        assessment = (await call(client, "GET", base)).json()
+        assessment = (await call(first_clerk, "GET", base)).json()
         assert assessment["max_points"] == "100" and not assessment["complete"]
         parts = assessment["tree"]["items"]
         assert [p["max_points"] for p in parts] == ["15", "10", "75"]
         assert parts[0]["items"][0]["score"] == "7"
         replies = next(i for i in parts[2]["items"] if i["key"].endswith("answered_on_time"))
         assert replies["score"] == "25" and replies["evidence"]["failures"] == []
+
+        # ------------------------------------------------ who may see across bureaus
+        # An auditor reads the same roll-up; a bureau's clerk and head may not, nor anyone
+        # without a token.
+        rollup_params = {"year": YEAR, "parent": parent}
+        audited = (
+            await call(auditor, "GET", f"{reporting}/central/rollup", params=rollup_params)
+        ).json()
+        assert audited["total"] == rollup["total"]
+        assert [b["bureau_id"] for b in audited["bureaus"]] == [
+            b["bureau_id"] for b in rollup["bureaus"]
+        ]
+        async with client_as("bureau_head", first) as head:
+            for staff in (first_clerk, head):
+                for path in ("/central/rollup", "/central/dashboard", "/central/sign-offs"):
+                    refused = await call(
+                        staff, "GET", f"{reporting}{path}", 403, params=rollup_params
+                    )
+                    assert refused.json()["detail"] == (
+                        "reads across all bureaus are for the central office and auditors"
+                    )
+                refused = await call(staff, "GET", f"{reporting}/requests-received", 403)
+        across = (await call(auditor, "GET", f"{reporting}/requests-received")).json()
+        assert {(r["bureau_id"], r["month"]) for r in across} >= {(first, 3), (second, 4)}
+        await call(anonymous, "GET", f"{reporting}/central/rollup", 401, params=rollup_params)
+        await call(anonymous, "GET", f"{reporting}/consumers", 401)
+        assert len((await call(central, "GET", f"{reporting}/consumers")).json()) >= 1
+
+        # The self-assessment is the bureau's own: another bureau's clerk neither reads nor
+        # scores it; the auditor reads it and scores nothing.
+        refused = await call(second_clerk, "GET", base, 403)
+        assert refused.json()["detail"] == (
+            f"clerk@{second} (clerk of {second}) may not read bureau {first}'s records"
+        )
+        leadership = f"{base}/items/organisation.leadership"
+        await call(second_clerk, "PUT", leadership, 403, json={"score": 1, "reason": "改分"})
+        await call(auditor, "PUT", leadership, 403, json={"score": 1, "reason": "改分"})
+        assert (await call(auditor, "GET", base)).json()["tree"]["items"][0]["items"][0][
+            "score"
+        ] == "7"

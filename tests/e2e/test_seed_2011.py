@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from gongkai_platform.devstack.stack import LocalStack
@@ -42,9 +41,14 @@ BASIS = {"disclosed": "条例 第二十一条 第一项", "unavailable_not_held"
 
 @pytest.fixture
 async def seed(stack: LocalStack) -> AsyncIterator[tuple[Bureau, Clerk]]:
-    async with httpx.AsyncClient(timeout=30) as client:
-        bureau = Bureau(stack, client)
-        yield bureau, Clerk(stack, client, bureau=bureau.id)
+    """The bureau as its clerk sees it: requests and reports (Bureau), the catalogue (Clerk)."""
+    bureau = Bureau(stack)
+    clerk = Clerk(stack, bureau=bureau.id)
+    try:
+        yield bureau, clerk
+    finally:
+        await bureau.aclose()
+        await clerk.aclose()
 
 
 def published_on(n: int) -> date:

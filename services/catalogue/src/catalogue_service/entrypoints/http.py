@@ -16,9 +16,9 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from gongkai_contracts import Actor
-from gongkai_contracts.envelope import Role
 from gongkai_contracts.events import GuideUpdated, PublicationChannel
 from gongkai_contracts.vocabulary import ITEM_CATEGORY_LABELS, DisclosureAttribute, ItemCategory
+from gongkai_platform.auth import Caller, CentralOffice, Clerk, Reader
 from gongkai_platform.calendar import WorkingCalendar
 from gongkai_platform.consumer import ConsumerRunner, running
 from gongkai_platform.db import create_pool, migrate
@@ -191,16 +191,6 @@ class WithdrawalBody(Body):
     withdrawn_on: date | None = Field(None, description="today when not given")
 
 
-def clerk() -> Actor:
-    # Tokens arrive with the trust issue; until then every caller is an anonymous clerk…
-    return Actor(user_id="anonymous", role=Role.CLERK)
-
-
-def central_office() -> Actor:
-    # … and bureau commands come from an anonymous central-office user.
-    return Actor(user_id="anonymous", role=Role.CENTRAL_OFFICE)
-
-
 def repo_of(request: Request) -> CatalogueRepository:
     return request.app.state.repo  # type: ignore[no-any-return]
 
@@ -211,8 +201,6 @@ def calendar_of(request: Request) -> WorkingCalendar:
 
 Repo = Annotated[CatalogueRepository, Depends(repo_of)]
 Calendar = Annotated[WorkingCalendar, Depends(calendar_of)]
-Clerk = Annotated[Actor, Depends(clerk)]
-Central = Annotated[Actor, Depends(central_office)]
 
 
 def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -337,43 +325,47 @@ def create_app(settings: Settings) -> FastAPI:
     # ------------------------------------------------------------ bureaus
 
     @app.post("/bureaus", status_code=201, tags=["bureaus"])
-    async def post_bureau(body: RegisterBureauBody, actor: Central, repo: Repo) -> dict[str, str]:
-        """Register a bureau (catalogue.BureauRegistered); its parent must be registered."""
-        envelope = await register_bureau(repo, RegisterBureau(**body.model_dump()), actor)
+    async def post_bureau(
+        body: RegisterBureauBody, who: CentralOffice, repo: Repo
+    ) -> dict[str, str]:
+        """Register a bureau (catalogue.BureauRegistered); its parent must be registered.
+        The central office only."""
+        envelope = await register_bureau(repo, RegisterBureau(**body.model_dump()), who.actor)
         return {"bureau_id": body.bureau_id, "event_id": str(envelope.event_id)}
 
     @app.get("/bureaus", tags=["bureaus"])
-    async def get_bureaus(repo: Repo) -> list[dict[str, Any]]:
-        """Every bureau as a tree for the central office: each with its `children`."""
+    async def get_bureaus(_: Caller, repo: Repo) -> list[dict[str, Any]]:
+        """Every bureau as a tree: each with its `children`. The register is open to any
+        signed-in user."""
         return hierarchy(await repo.bureaus())
 
     @app.get("/bureaus/{bureau_id}", tags=["bureaus"])
-    async def get_bureau(bureau_id: Id, repo: Repo) -> dict[str, Any]:
-        """The bureau as it stands, with its children's ids."""
+    async def get_bureau(bureau_id: Id, _: Caller, repo: Repo) -> dict[str, Any]:
+        """The bureau as it stands, with its children's ids (any signed-in user)."""
         bureau = await load_bureau(repo, bureau_id)
         children = await repo.children(bureau_id)
         return {**bureau_view(bureau), "children": children, "guide": bureau.guide is not None}
 
     @app.put("/bureaus/{bureau_id}/profile", tags=["bureaus"])
     async def put_profile(
-        bureau_id: Id, body: ProfileBody, actor: Central, repo: Repo
+        bureau_id: Id, body: ProfileBody, who: CentralOffice, repo: Repo
     ) -> dict[str, Any]:
         """catalogue.BureauProfileUpdated (nothing when unchanged); the parent must be
-        registered and not below this bureau."""
+        registered and not below this bureau. The central office only."""
         command = UpdateBureauProfile(**body.model_dump())
         outcome = await handle_bureau(
-            repo, bureau_id, actor, lambda b, parents: b.update_profile(command, parents)
+            repo, bureau_id, who.actor, lambda b, parents: b.update_profile(command, parents)
         )
         return {**bureau_view(outcome.state), "events": [e.event_type for e in outcome.envelopes]}
 
     @app.put("/bureaus/{bureau_id}/index-pattern", tags=["bureaus"])
     async def put_index_pattern(
-        bureau_id: Id, body: IndexPatternBody, actor: Central, repo: Repo
+        bureau_id: Id, body: IndexPatternBody, who: CentralOffice, repo: Repo
     ) -> dict[str, Any]:
         """catalogue.IndexPatternSet: numbers given from now on use it; the sequence of the
-        year goes on. Must contain {year} and {seq} (e.g. {seq:05d})."""
+        year goes on. Must contain {year} and {seq} (e.g. {seq:05d}). The central office only."""
         outcome = await handle_bureau(
-            repo, bureau_id, actor, lambda b, _: b.set_index_pattern(body.pattern)
+            repo, bureau_id, who.actor, lambda b, _: b.set_index_pattern(body.pattern)
         )
         state = outcome.state
         example = format_index_number(
@@ -390,10 +382,12 @@ def create_app(settings: Settings) -> FastAPI:
         }
 
     @app.put("/bureaus/{bureau_id}/guide", tags=["bureaus"])
-    async def put_guide(bureau_id: Id, body: GuideBody, actor: Clerk, repo: Repo) -> dict[str, Any]:
+    async def put_guide(bureau_id: Id, body: GuideBody, who: Clerk, repo: Repo) -> dict[str, Any]:
         """catalogue.GuideUpdated: the disclosure guide (公开指南) as it now reads."""
         guide = GuideUpdated(**{**body.model_dump(), "categories": tuple(body.categories)})
-        outcome = await handle_bureau(repo, bureau_id, actor, lambda b, _: b.update_guide(guide))
+        outcome = await handle_bureau(
+            repo, bureau_id, who.actor, lambda b, _: b.update_guide(guide)
+        )
         return {
             "bureau_id": bureau_id,
             **guide.model_dump(mode="json"),
@@ -423,11 +417,11 @@ def create_app(settings: Settings) -> FastAPI:
         responses={200: {"description": "Drafted already with the same fields (a retry)"}},
     )
     async def post_item(
-        response: Response, bureau_id: Id, body: DraftBody, actor: Clerk, repo: Repo
+        response: Response, bureau_id: Id, body: DraftBody, who: Clerk, repo: Repo
     ) -> dict[str, Any]:
         """catalogue.ItemDrafted: a new catalogue item, version 1."""
         command_ = DraftItem(bureau_id, body.item_id or uuid4().hex, body.entry())
-        outcome, created = await draft_item(repo, command_, actor, today_in_china())
+        outcome, created = await draft_item(repo, command_, who.actor, today_in_china())
         if not created:
             response.status_code = 200
         return {
@@ -436,15 +430,15 @@ def create_app(settings: Settings) -> FastAPI:
         }
 
     @app.post(f"{items}/{{item_id}}/submission", tags=["items"])
-    async def submit(bureau_id: Id, item_id: Id, actor: Clerk, repo: Repo) -> dict[str, Any]:
+    async def submit(bureau_id: Id, item_id: Id, who: Clerk, repo: Repo) -> dict[str, Any]:
         """catalogue.ItemSubmittedForReview: the review service opens a case for this version."""
         return await command(
-            repo, bureau_id, item_id, actor, today_in_china(), lambda item: item.submit()
+            repo, bureau_id, item_id, who.actor, today_in_china(), lambda item: item.submit()
         )
 
     @app.post(f"{items}/{{item_id}}/revision", tags=["items"])
     async def revise(
-        bureau_id: Id, item_id: Id, body: RevisionBody, actor: Clerk, repo: Repo
+        bureau_id: Id, item_id: Id, body: RevisionBody, who: Clerk, repo: Repo
     ) -> dict[str, Any]:
         """catalogue.ItemRevised: a new version (the whole entry); it goes through review again.
         A published item stays public as it was until the new version is published."""
@@ -454,7 +448,7 @@ def create_app(settings: Settings) -> FastAPI:
             repo,
             bureau_id,
             item_id,
-            actor,
+            who.actor,
             today,
             lambda item: item.revise(body.entry(), changed_on, today),
         )
@@ -464,7 +458,7 @@ def create_app(settings: Settings) -> FastAPI:
         bureau_id: Id,
         item_id: Id,
         body: PublicationBody,
-        actor: Clerk,
+        who: Clerk,
         repo: Repo,
         calendar: Calendar,
     ) -> dict[str, Any]:
@@ -476,7 +470,7 @@ def create_app(settings: Settings) -> FastAPI:
             repo,
             bureau_id,
             item_id,
-            actor,
+            who.actor,
             body.published_on or today,
             body.channels,
             today,
@@ -489,7 +483,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post(f"{items}/{{item_id}}/repeal", tags=["items"])
     async def repeal(
-        bureau_id: Id, item_id: Id, body: RepealBody, actor: Clerk, repo: Repo
+        bureau_id: Id, item_id: Id, body: RepealBody, who: Clerk, repo: Repo
     ) -> dict[str, Any]:
         """catalogue.ItemRepealed (废止): listed as 废止, no longer 现行有效."""
         today = today_in_china()
@@ -497,26 +491,32 @@ def create_app(settings: Settings) -> FastAPI:
             repo,
             bureau_id,
             item_id,
-            actor,
+            who.actor,
             body.repealed_on,
             lambda item: item.repeal(body.repealed_on, today),
         )
 
     @app.post(f"{items}/{{item_id}}/withdrawal", tags=["items"])
     async def withdraw(
-        bureau_id: Id, item_id: Id, body: WithdrawalBody, actor: Clerk, repo: Repo
+        bureau_id: Id, item_id: Id, body: WithdrawalBody, who: Clerk, repo: Repo
     ) -> dict[str, Any]:
         """catalogue.ItemWithdrawn: published in error, out of the public catalogue; its index
         number is not given again."""
         today = today_in_china()
         on = body.withdrawn_on or today
         return await command(
-            repo, bureau_id, item_id, actor, on, lambda item: item.withdraw(body.reason, on, today)
+            repo,
+            bureau_id,
+            item_id,
+            who.actor,
+            on,
+            lambda item: item.withdraw(body.reason, on, today),
         )
 
     @app.get(items, tags=["items"])
     async def list_items(
         bureau_id: Id,
+        _: Reader,
         repo: Repo,
         state: ItemState | None = None,
         category: ItemCategory | None = None,
@@ -533,7 +533,7 @@ def create_app(settings: Settings) -> FastAPI:
         )
 
     @app.get(f"{items}/{{item_id}}", tags=["items"])
-    async def one_item(bureau_id: Id, item_id: Id, repo: Repo) -> dict[str, Any]:
+    async def one_item(bureau_id: Id, item_id: Id, _: Reader, repo: Repo) -> dict[str, Any]:
         """The item as it stands, with its history: every event as stored."""
         history = await repo.history(item_stream(bureau_id, item_id))
         item = Item.fold(e.payload() for e in history)

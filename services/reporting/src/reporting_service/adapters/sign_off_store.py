@@ -8,8 +8,8 @@ from datetime import date, datetime
 
 import asyncpg
 
-from gongkai_contracts import Envelope
-from gongkai_contracts.envelope import Event
+from gongkai_contracts import Actor, Envelope
+from gongkai_contracts.envelope import Event, Role
 from gongkai_platform.eventstore import ConcurrencyError, Metadata, PostgresEventStore
 
 ANNUAL = 0  # the month column of an annual report's sign-off
@@ -24,7 +24,7 @@ class SignOff:
     bureau_id: str
     year: int
     month: int  # 0: the annual report
-    signed_by: str
+    signed_by: str  # 签发人 as printed: the signer's display name, else the user id
     submitted_at: datetime
     submitted_on: date
     due_on: date
@@ -32,6 +32,7 @@ class SignOff:
     figures: dict[str, int | str]
     figures_digest: str
     event_id: str
+    signer: Actor | None = None  # the token that signed: the actor of the event in the outbox
 
 
 def stream_id(bureau_id: str, year: int, month: int) -> str:
@@ -100,14 +101,27 @@ def _sign_off(row: asyncpg.Record) -> SignOff:
         figures=json.loads(row["figures"]),
         figures_digest=row["figures_digest"],
         event_id=str(row["event_id"]),
+        signer=(
+            Actor(user_id=row["signer_user_id"], role=Role(row["signer_role"]))
+            if row["signer_user_id"]
+            else None
+        ),
     )
+
+
+# The signer's user id and role are not columns of report_sign_offs: they are the actor of the
+# event written in the same transaction, read back from the outbox.
+_SELECT = """SELECT s.*,
+                    (e.body::jsonb) -> 'actor' ->> 'user_id' AS signer_user_id,
+                    (e.body::jsonb) -> 'actor' ->> 'role' AS signer_role
+             FROM report_sign_offs s LEFT JOIN events e ON e.event_id = s.event_id"""
 
 
 async def load_sign_off(
     pool: asyncpg.Pool, bureau_id: str, year: int, month: int
 ) -> SignOff | None:
     row = await pool.fetchrow(
-        "SELECT * FROM report_sign_offs WHERE bureau_id = $1 AND year = $2 AND month = $3",
+        f"{_SELECT} WHERE s.bureau_id = $1 AND s.year = $2 AND s.month = $3",
         bureau_id,
         year,
         month,
@@ -116,9 +130,7 @@ async def load_sign_off(
 
 
 async def load_year_sign_offs(pool: asyncpg.Pool, year: int) -> list[SignOff]:
-    rows = await pool.fetch(
-        "SELECT * FROM report_sign_offs WHERE year = $1 ORDER BY bureau_id, month", year
-    )
+    rows = await pool.fetch(f"{_SELECT} WHERE s.year = $1 ORDER BY s.bureau_id, s.month", year)
     return [_sign_off(r) for r in rows]
 
 

@@ -13,6 +13,8 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from gongkai_platform.auth import Clerk, Reader
+
 from ..adapters.report_store import bureau_known, load_facts, load_narrative, save_narrative
 from ..annual_report.builder import (
     AnnualReport,
@@ -120,6 +122,7 @@ async def annual_report(
     request: Request,
     bureau_id: BureauId,
     year: Year,
+    _: Reader,
     output: Annotated[OutputFormat, Query(alias="format")] = OutputFormat.JSON,
     as_of: AsOf = None,
 ) -> Response:
@@ -148,6 +151,7 @@ async def report_cell(
     request: Request,
     bureau_id: BureauId,
     year: Year,
+    _: Reader,
     table: Annotated[str | None, Query(description="二, 三 or 四")] = None,
     row: Annotated[str | None, Query(description="the row label, e.g. （一）予以公开")] = None,
     column: Annotated[str | None, Query(description="the column label, e.g. 自然人")] = None,
@@ -204,9 +208,10 @@ async def report_cell(
 
 @router.put("/bureaus/{bureau_id}/annual-reports/{year}/narrative")
 async def put_narrative(
-    request: Request, bureau_id: BureauId, year: Year, body: NarrativeBody
+    request: Request, bureau_id: BureauId, year: Year, body: NarrativeBody, _: Clerk
 ) -> dict[str, Any]:
-    """Replace the bureau's narrative of the year (the earlier versions stay for `as_of`)."""
+    """Replace the bureau's narrative of the year (the earlier versions stay for `as_of`);
+    the bureau's clerk or head."""
     stored = await save_narrative(
         request.app.state.pool,
         bureau_id,
@@ -218,7 +223,7 @@ async def put_narrative(
 
 @router.get("/bureaus/{bureau_id}/annual-reports/{year}/narrative")
 async def get_narrative(
-    request: Request, bureau_id: BureauId, year: Year, as_of: AsOf = None
+    request: Request, bureau_id: BureauId, year: Year, _: Reader, as_of: AsOf = None
 ) -> dict[str, Any]:
     stored = await load_narrative(request.app.state.pool, bureau_id, year, instant_of(as_of))
     if stored is None:

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from gongkai_platform.auth import Overseer
+
 from ..adapters.central_store import load_all_facts, load_profiles
 from ..adapters.sign_off_store import ANNUAL, load_year_sign_offs
 from ..annual_report import layout as L
@@ -92,6 +94,7 @@ def _profile_json(p: BureauProfile) -> dict[str, Any]:
 async def central_rollup(
     request: Request,
     year: YearQuery,
+    _: Overseer,
     region: RegionQuery = None,
     parent: ParentQuery = None,
 ) -> dict[str, Any]:
@@ -117,6 +120,7 @@ async def central_rollup(
 async def central_dashboard(
     request: Request,
     year: YearQuery,
+    _: Overseer,
     region: RegionQuery = None,
     parent: ParentQuery = None,
 ) -> HTMLResponse:

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from gongkai_contracts.vocabulary import REPLY_OUTCOME_LABELS, ReplyOutcome
+from gongkai_platform.auth import Overseer, Reader
 from gongkai_platform.http import install_common
 from gongkai_platform.telemetry import setup_telemetry
 
@@ -59,7 +60,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(self_assessments)
 
     @app.get("/requests-received", response_model=list[MonthCount])
-    async def all_counts(request: Request) -> list[MonthCount]:
+    async def all_counts(request: Request, _: Overseer) -> list[MonthCount]:
+        """本年新收 by bureau and month, across every bureau: the central office and auditors."""
         rows = await request.app.state.pool.fetch(
             "SELECT bureau_id, year, month, received FROM requests_received_monthly "
             "ORDER BY bureau_id, year, month"
@@ -70,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def bureau_year(
         request: Request,
         bureau_id: BureauId,
+        _: Reader,
         year: Annotated[int, Query(ge=2008, le=2100)],
     ) -> BureauYear:
         rows = await request.app.state.pool.fetch(
@@ -85,6 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def outcomes(
         request: Request,
         bureau_id: BureauId,
+        _: Reader,
         year: Annotated[int, Query(ge=2008, le=2100)],
     ) -> dict[str, Any]:
         """Requests closed in the year by outcome (table 三 rows) and applicant category."""
@@ -110,6 +114,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def fees(
         request: Request,
         bureau_id: BureauId,
+        _: Reader,
         year: Annotated[int, Query(ge=2008, le=2100)],
     ) -> dict[str, Any]:
         """信息处理费 noticed and paid, by month and for the year (元)."""
@@ -131,6 +136,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def items_published(
         request: Request,
         bureau_id: BureauId,
+        _: Reader,
         year: Annotated[int, Query(ge=2008, le=2100)],
     ) -> dict[str, Any]:
         """主动公开: items first published per month of the year, by category."""
@@ -153,7 +159,8 @@ def create_app(settings: Settings) -> FastAPI:
         }
 
     @app.get("/consumers", tags=["operations"])
-    async def consumers(request: Request) -> list[dict[str, object]]:
+    async def consumers(request: Request, _: Overseer) -> list[dict[str, object]]:
+        """Each projection's consumer: applied, duplicates, dead-lettered, last error."""
         return [
             {
                 "name": r.name,

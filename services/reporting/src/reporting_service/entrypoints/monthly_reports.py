@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from gongkai_platform.auth import Reader
+
 from ..adapters.report_store import bureau_known, load_facts
 from ..monthly_report.builder import MonthlyReport, build_monthly_report
 from ..monthly_report.outputs import monthly_html, monthly_json
@@ -42,6 +44,7 @@ async def get_monthly_report(
     bureau_id: BureauId,
     year: Year,
     month: Month,
+    _: Reader,
     output: Annotated[MonthlyFormat, Query(alias="format")] = MonthlyFormat.JSON,
     as_of: AsOf = None,
 ) -> Response:

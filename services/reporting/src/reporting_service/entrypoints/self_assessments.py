@@ -11,6 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from gongkai_platform.auth import Clerk, Reader
+
 from ..adapters.report_store import bureau_known, load_facts
 from ..adapters.self_assessment_store import (
     load_approvals,
@@ -85,7 +87,9 @@ def _scored_json(s: Scored) -> dict[str, Any]:
 
 
 @router.get("/bureaus/{bureau_id}/self-assessments/{year}")
-async def get_self_assessment(request: Request, bureau_id: BureauId, year: Year) -> dict[str, Any]:
+async def get_self_assessment(
+    request: Request, bureau_id: BureauId, year: Year, _: Reader
+) -> dict[str, Any]:
     """The scheme's tree: evidence items scored from the log (with what was checked and what
     failed), entered items with their score and reason (null until entered), and the total."""
     pool = request.app.state.pool
@@ -117,10 +121,11 @@ async def get_self_assessment(request: Request, bureau_id: BureauId, year: Year)
 
 @router.put("/bureaus/{bureau_id}/self-assessments/{year}/items/{key}")
 async def put_self_assessment_item(
-    request: Request, bureau_id: BureauId, year: Year, key: ItemKey, body: EntryBody
+    request: Request, bureau_id: BureauId, year: Year, key: ItemKey, body: EntryBody, _: Clerk
 ) -> dict[str, Any]:
     """Enter the score of an item no event can prove, with its reason (422 for an evidence
-    item, a group, an unknown key or a score above the item's maximum)."""
+    item, a group, an unknown key or a score above the item's maximum); the bureau's clerk or
+    head."""
     try:
         item = check_entry(_scheme(request), key, body.score)
     except EntryError as e:

@@ -1,6 +1,7 @@
-"""HTTP routes of sign-off: a bureau signs off its monthly report and publishes its annual
-report (each written as an event to gongkai.reporting.events); the central office sees who is
-late; a published report is compared with today's figures (restatement)."""
+"""HTTP routes of sign-off: a bureau head signs off the monthly report and publishes the annual
+report (each written as an event to gongkai.reporting.events, signed by the caller's token);
+the central office sees who is late; a published report is compared with today's figures
+(restatement)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,12 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import uuid4
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
-from gongkai_contracts import Actor
-from gongkai_contracts.envelope import Role
 from gongkai_contracts.events import AnnualReportPublished, MonthlyReportSubmitted
+from gongkai_platform.auth import BureauHead, Overseer, Principal, Reader
 from gongkai_platform.eventstore import Metadata
 
 from ..adapters.report_store import bureau_known, load_facts, load_narrative
@@ -49,10 +49,15 @@ router = APIRouter(tags=["sign-off"])
 
 
 class SignOffBody(BaseModel):
-    """Who signs the report off (no authentication yet: the name is taken as given)."""
+    """Nothing to give: the signer is the caller. The body may be left out; a field in it (such
+    as the `signed_by` of old) is refused, so a client that still names a signer learns that
+    the name now comes from the token."""
 
     model_config = ConfigDict(extra="forbid")
-    signed_by: str = Field(min_length=1, max_length=100)
+
+
+# Optional and empty: a POST without a body signs off as well.
+NoBody = Annotated[SignOffBody | None, Body()]
 
 
 def _now(request: Request) -> datetime:
@@ -71,6 +76,7 @@ def _sign_off_json(s: SignOff) -> dict[str, Any]:
         "year": s.year,
         **({"month": s.month} if s.month != ANNUAL else {}),
         "signed_by": s.signed_by,
+        "signer": None if s.signer is None else s.signer.model_dump(mode="json"),
         "submitted_at": s.submitted_at.isoformat(),
         "submitted_on": s.submitted_on.isoformat(),
         "due_on": s.due_on.isoformat(),
@@ -86,7 +92,7 @@ async def _record(
     bureau_id: str,
     year: int,
     month: int,
-    body: SignOffBody,
+    who: Principal,
     now: datetime,
     due_on: date,
     figures: dict[str, int | str],
@@ -97,7 +103,9 @@ async def _record(
         "year": year,
         "figures_digest": digest,
         "figures": figures,
-        "signed_by": body.signed_by,
+        # 签发人: the display name from the token (else the user id); the user id and role are
+        # the envelope's actor.
+        "signed_by": who.signature,
         "submitted_on": submitted_on,
         "due_on": due_on,
         "on_time": submitted_on <= due_on,
@@ -109,7 +117,7 @@ async def _record(
     )
     meta = Metadata(
         bureau_id=bureau_id,
-        actor=Actor(user_id=body.signed_by, role=Role.BUREAU_HEAD),
+        actor=who.actor,
         correlation_id=uuid4(),
         occurred_at=now,
     )
@@ -123,7 +131,7 @@ async def _record(
             month,
             event,
             meta,
-            signed_by=body.signed_by,
+            signed_by=who.signature,
             submitted_on=submitted_on,
             due_on=due_on,
             on_time=submitted_on <= due_on,
@@ -147,10 +155,16 @@ async def _record(
 
 @router.post("/bureaus/{bureau_id}/monthly-reports/{year}/{month}/sign-off", status_code=201)
 async def sign_off_monthly_report(
-    request: Request, bureau_id: BureauId, year: Year, month: Month, body: SignOffBody
+    request: Request,
+    bureau_id: BureauId,
+    year: Year,
+    month: Month,
+    who: BureauHead,
+    _: NoBody = None,
 ) -> JSONResponse:
     """Freeze the month's statistics (本期 and 本年累计) in MonthlyReportSubmitted, once;
-    on time when signed off by the 4th of the next month (Asia/Shanghai)."""
+    on time when signed off by the 4th of the next month (Asia/Shanghai). The bureau head
+    only: the token names the signer."""
     await _known(request, bureau_id)
     now = _now(request)
     if not period_over(year, month, china_date(now)):
@@ -162,7 +176,7 @@ async def sign_off_monthly_report(
         bureau_id,
         year,
         month,
-        body,
+        who,
         now,
         monthly_due_on(year, month),
         report.figures(),
@@ -171,7 +185,7 @@ async def sign_off_monthly_report(
 
 @router.get("/bureaus/{bureau_id}/monthly-reports/{year}/{month}/sign-off")
 async def get_monthly_sign_off(
-    request: Request, bureau_id: BureauId, year: Year, month: Month
+    request: Request, bureau_id: BureauId, year: Year, month: Month, _: Reader
 ) -> dict[str, Any]:
     found = await load_sign_off(request.app.state.pool, bureau_id, year, month)
     if found is None:
@@ -209,10 +223,11 @@ async def _current_report(request: Request, bureau_id: str, year: int) -> Annual
 
 @router.post("/bureaus/{bureau_id}/annual-reports/{year}/publication", status_code=201)
 async def publish_annual_report(
-    request: Request, bureau_id: BureauId, year: Year, body: SignOffBody
+    request: Request, bureau_id: BureauId, year: Year, who: BureauHead, _: NoBody = None
 ) -> JSONResponse:
     """Publish the annual report: every printed figure frozen in AnnualReportPublished, once;
-    refused (422) while a cross-check fails."""
+    refused (422) while a cross-check fails. The bureau head only: the token names the
+    signer."""
     await _known(request, bureau_id)
     now = _now(request)
     if not period_over(year, None, china_date(now)):
@@ -222,13 +237,13 @@ async def publish_annual_report(
     if refusal is not None:
         raise HTTPException(422, detail=refusal)
     return await _record(
-        request, bureau_id, year, ANNUAL, body, now, annual_due_on(year), annual_figures(report)
+        request, bureau_id, year, ANNUAL, who, now, annual_due_on(year), annual_figures(report)
     )
 
 
 @router.get("/bureaus/{bureau_id}/annual-reports/{year}/restatement")
 async def annual_report_restatement(
-    request: Request, bureau_id: BureauId, year: Year
+    request: Request, bureau_id: BureauId, year: Year, _: Reader
 ) -> dict[str, Any]:
     """As submitted vs as of today: the published (frozen) figures against the ones computed
     now, cell by cell; every difference is listed."""
@@ -269,7 +284,7 @@ def _status_json(sign_off: SignOff | None, due_on: date, today: date) -> dict[st
 
 @router.get("/central/sign-offs")
 async def central_sign_offs(
-    request: Request, year: Annotated[int, Query(ge=2008, le=2100)]
+    request: Request, year: Annotated[int, Query(ge=2008, le=2100)], _: Overseer
 ) -> dict[str, Any]:
     """For the central office (主管部门): per bureau, each month's sign-off and the annual
     report's — on time, late, missing (past due) or not due yet — and who is late."""
