@@ -220,3 +220,24 @@ def test_the_depth_scan_stays_linear_on_hostile_strings() -> None:
         assert time.perf_counter() - started < 2, body[:12]
     assert json_depth_exceeds(b"[" * 33 + b'"' + b"\\" * 500_000, 32)
     assert not json_depth_exceeds(b'["' + b"[" * 1000 + b'"]', 32)
+
+
+async def test_text_postgresql_cannot_store_is_refused_naming_the_field() -> None:
+    app = small_app()
+    nul = await post_json(app, '{"title": "ok", "parts": [{"text": "a\\u0000b"}]}')
+    lone = await post_json(app, '{"summary": "\\udb3e alone"}')
+    pair = await post_json(app, '{"summary": "\\ud83d\\ude00 \\u516c\\u5f00"}')
+    assert nul.status_code == 422
+    assert nul.json()["detail"][0]["loc"] == ["body", "parts", 0, "text"]
+    assert "NUL" in nul.json()["detail"][0]["msg"]
+    assert lone.status_code == 422
+    assert lone.json()["detail"][0]["loc"] == ["body", "summary"]
+    assert "surrogate" in lone.json()["detail"][0]["msg"]
+    assert pair.status_code == 200, "a proper pair and ordinary escapes are text like any other"
+    assert pair.json()["body"]["summary"] == "😀 公开"
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
+        query = await client.post("/bureaus/b-1/things?q=%00", json={"a": 1})
+    assert query.status_code == 422
+    assert query.json()["detail"][0]["loc"] == ["query"]

@@ -83,6 +83,52 @@ def json_depth_exceeds(body: bytes, limit: int) -> bool:
     return False
 
 
+def _unstorable(loc: list[str | int], what: str) -> dict[str, object]:
+    return {
+        "type": "unstorable_text",
+        "loc": loc,
+        "msg": f"{what} cannot be stored: remove it",
+        "input": None,
+    }
+
+
+def unstorable_text(body: bytes) -> dict[str, object] | None:
+    """Text PostgreSQL cannot store — a NUL character or half of a UTF-16 surrogate pair, both
+    only writable in JSON as \\u escapes — with where it is; None when there is none."""
+    if b"\\u" not in body:
+        return None
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None  # malformed JSON: the parser answers with its own 422
+
+    def walk(value: object, loc: list[str | int]) -> dict[str, object] | None:
+        if isinstance(value, str):
+            if "\x00" in value:
+                return _unstorable(loc, "a NUL character (\\u0000)")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return _unstorable(loc, "an unpaired surrogate (\\ud800–\\udfff)")
+            return None
+        children: list[tuple[str | int, object]] = []
+        if isinstance(value, dict):
+            for key, child in value.items():
+                found = walk(key, [*loc, key])
+                if found:
+                    return found
+                children.append((key, child))
+        elif isinstance(value, list):
+            children = list(enumerate(value))
+        for key, child in children:
+            found = walk(child, [*loc, key])
+            if found:
+                return found
+        return None
+
+    return walk(document, ["body"])
+
+
 def _is_json(content_type: str) -> bool:
     # FastAPI parses a body without a content type as JSON too.
     media = content_type.split(";", 1)[0].strip().lower()
@@ -102,6 +148,9 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if b"%00" in scope.get("query_string", b""):
+            await _answer(send, 422, [_unstorable(["query"], "a NUL character (%00)")])
+            return
         limit = self.limits.for_path(scope["path"])
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         length = headers.get("content-length", "")
@@ -118,6 +167,10 @@ class BodyLimitMiddleware:
                 return
             if json_depth_exceeds(body, self.limits.max_json_depth):
                 await _answer(send, 422, _too_deep(self.limits.max_json_depth))
+                return
+            unstorable = unstorable_text(body)
+            if unstorable is not None:
+                await _answer(send, 422, [unstorable])
                 return
             await self.app(scope, _replay(body, rest, receive), send)
             return

@@ -521,7 +521,7 @@ def create_app(settings: Settings) -> FastAPI:
         state: ItemState | None = None,
         category: ItemCategory | None = None,
         limit: int = Query(100, ge=1, le=1000),
-        offset: int = Query(0, ge=0),
+        offset: int = Query(0, ge=0, le=1_000_000_000),
     ) -> list[dict[str, Any]]:
         """The bureau's items in the order they were drafted, by state and category."""
         return await repo.items(
@@ -553,7 +553,7 @@ def create_app(settings: Settings) -> FastAPI:
         published_to: date | None = None,
         validity: Literal["valid", "expired", "repealed"] | None = None,
         limit: int = Query(50, ge=1, le=500),
-        offset: int = Query(0, ge=0),
+        offset: int = Query(0, ge=0, le=1_000_000_000),
         output: Literal["json", "html"] = Query("json", alias="format"),
     ) -> dict[str, Any] | HTMLResponse:
         """政府信息公开目录: the published items, newest first (withdrawn ones never; repealed

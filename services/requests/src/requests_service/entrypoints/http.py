@@ -499,7 +499,7 @@ def create_app(settings: Settings) -> FastAPI:
         overdue: bool = False,
         outcome: ReplyOutcome | None = None,
         limit: int = Query(100, ge=1, le=1000),
-        offset: int = Query(0, ge=0),
+        offset: int = Query(0, ge=0, le=1_000_000_000),
     ) -> list[dict[str, Any]]:
         """Requests by due date: open ones, due soon, overdue, or by outcome."""
         today = today_in_china()
