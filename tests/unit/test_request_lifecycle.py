@@ -165,6 +165,15 @@ def test_a_free_request_gets_no_fee_notice() -> None:
     assert free.value.field == "units"
 
 
+def test_a_fee_beyond_what_can_be_recorded_is_refused_naming_the_units() -> None:
+    # Found by schemathesis: 51,665 items in a month cost ~1.3e10 元 and overflowed the column.
+    state, _ = given()
+    with pytest.raises(DomainError) as absurd:
+        state.notice_fee(FeeScheme.PER_ITEM, 51_665, 0, date(2026, 3, 5), CAL)
+    assert absurd.value.field == "units"
+    assert "check the number of items or pages" in absurd.value.message
+
+
 def test_fee_lapse_closes_the_request() -> None:
     state, _ = given(
         lambda s: s.notice_fee(FeeScheme.PER_ITEM, 5, 10, date(2026, 3, 5), CAL),

@@ -49,6 +49,9 @@ FIRST_RECEIPT_DATE = date(2008, 5, 1)
 # Outcomes that end a request without a reply letter come from their own events.
 LAPSE_OUTCOMES = {ReplyOutcome.OTHER_CORRECTION_LAPSED, ReplyOutcome.OTHER_FEE_LAPSED}
 
+# request_summaries.fee_yuan is numeric(12, 2); no real notice comes near it.
+MAX_FEE_YUAN = Decimal("9999999999.99")
+
 
 class Status(StrEnum):
     """Where a request stands (条例 第四十五条: 登记、审核、办理、答复、归档)."""
@@ -275,6 +278,12 @@ class Request:
             quote = quote_per_page(units)
         if quote.amount == 0:
             raise DomainError("units", "this request is under the free allowance: no fee")
+        if quote.amount > MAX_FEE_YUAN:
+            raise DomainError(
+                "units",
+                f"{units} units would cost {quote.amount} 元, beyond the {MAX_FEE_YUAN} 元 "
+                "a fee notice can record: check the number of items or pages",
+            )
         pay_by, _ = fee_payment_due(noticed_on, calendar)
         return [
             FeeNoticed(
