@@ -101,11 +101,15 @@ async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float = 30
             await asyncio.sleep(0.05)
 
 
-async def review_events(pool: asyncpg.Pool, bureau_id: str) -> list[dict[str, Any]]:
+async def review_events(
+    pool: asyncpg.Pool, bureau_id: str, *, assignments: bool = False
+) -> list[dict[str, Any]]:
+    """The bureau's case events in log order (with `assignments`: only ReviewersAssigned)."""
     rows = await pool.fetch(
         "SELECT body FROM events WHERE bureau_id = $1 ORDER BY position", bureau_id
     )
-    return [json.loads(r["body"]) for r in rows]
+    events = [json.loads(r["body"]) for r in rows]
+    return [e for e in events if (e["event_type"] == "review.ReviewersAssigned") == assignments]
 
 
 def reviewer(bureau_id: str, user_id: str, name: str | None = None) -> dict[str, str]:
@@ -369,7 +373,8 @@ async def test_a_drafted_reply_opens_one_case_that_three_stages_approve(
     assert "政府信息公开保密审查记录" in page.text
     assert "公开办 赵四" in page.text
 
-    # 5. The relay publishes them to the review topic, ReviewApproved last.
+    # 5. The relay publishes them to the review topic, the head's assignment with them,
+    # ReviewApproved last.
     review_topic = await kafka_topic_factory()
     producer = make_producer(kafka_bootstrap)
     await producer.start()
@@ -378,15 +383,16 @@ async def test_a_drafted_reply_opens_one_case_that_three_stages_approve(
     )
     await reader.start()
     try:
-        assert await Relay(review.pool, producer, review_topic).publish_once() == 5
+        assert await Relay(review.pool, producer, review_topic).publish_once() == 6
         published: list[str] = []
         async with asyncio.timeout(30):
-            while len(published) < 5:
+            while len(published) < 6:
                 for records in (await reader.getmany(timeout_ms=300)).values():
                     published += [Envelope.from_json(r.value).event_type for r in records]
     finally:
         await reader.stop()
         await producer.stop()
+    assert published.count("review.ReviewersAssigned") == 1
     assert published[-1] == "review.ReviewApproved"
 
 
@@ -432,6 +438,11 @@ async def test_an_item_with_the_bureaus_stages_is_referred_rejected_and_resubmit
     )
     assert set_stages.json() == assignment
     assert (await client.get(stages_url, headers=reading)).json() == assignment
+    # Who may review is in the log, signed by the head, for auditors replaying it.
+    [assigned] = await review_events(review.pool, bureau, assignments=True)
+    assert assigned["stream_id"] == f"review-stages-{bureau}"
+    assert assigned["actor"] == {"user_id": f"bureau_head@{bureau}", "role": "bureau_head"}
+    assert assigned["data"] == {"stages": assignment["stages"]}
 
     stream = f"item-{bureau}-i-1"
     drafted = ItemDrafted(

@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .envelope import Event
 from .vocabulary import (
@@ -460,6 +460,20 @@ class ReviewReferred(Event):
     case_id: str
     referred_to: str
     question: str
+
+
+class StageReviewers(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str = NonEmpty
+    reviewers: tuple[str, ...] = Field(min_length=1)  # user ids (the token's subject)
+
+
+class ReviewersAssigned(Event):
+    """The bureau head's review stages, in order, and who reviews at each: new cases open with
+    these stages, and from now on only these users act at them. The actor is the head."""
+
+    event_type: ClassVar[str] = "review.ReviewersAssigned"
+    stages: tuple[StageReviewers, ...] = Field(min_length=1)
 
 
 # ---------------------------------------------------------------- reporting

@@ -115,7 +115,10 @@ async def assign_stages(
     """The bureau head's stages and reviewers. New cases open with these stages; every case,
     open ones included, is reviewed by the reviewers assigned now."""
     assignment = assign(bureau_id, stages)
-    await repo.set_assignment(assignment, actor.user_id, now)
+    meta = Metadata(
+        bureau_id=bureau_id, actor=actor, correlation_id=new_event_id(), occurred_at=now
+    )
+    await repo.set_assignment(assignment, meta)
     return assignment
 
 

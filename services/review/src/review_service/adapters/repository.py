@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 
 from gongkai_contracts import Envelope, Event
+from gongkai_contracts.events import ReviewersAssigned, StageReviewers
 from gongkai_platform.eventstore import APPEND_LOCK_ID, Metadata, PostgresEventStore
 
 from ..domain.assignment import Assignment, StageAssignment
@@ -19,6 +20,11 @@ from ..domain.case import ReviewCase, Subject, SubjectDetails
 
 def stream_of(case_id: str) -> str:
     return f"review-{case_id}"
+
+
+def stages_stream_of(bureau_id: str) -> str:
+    """The bureau's review stages and their reviewers over time (ReviewersAssigned)."""
+    return f"review-stages-{bureau_id}"
 
 
 class ReviewRepository:
@@ -118,19 +124,31 @@ class ReviewRepository:
             ),
         )
 
-    async def set_assignment(self, assignment: Assignment, set_by: str, at: datetime) -> None:
-        await self.pool.execute(
-            """INSERT INTO review_stage_settings (bureau_id, stages, reviewers, set_at, set_by)
-               VALUES ($1, $2, $3::jsonb, $4, $5)
-               ON CONFLICT (bureau_id) DO UPDATE
-               SET stages = EXCLUDED.stages, reviewers = EXCLUDED.reviewers,
-                   set_at = EXCLUDED.set_at, set_by = EXCLUDED.set_by""",
-            assignment.bureau_id,
-            list(assignment.names),
-            json.dumps([list(s.reviewers) for s in assignment.stages], ensure_ascii=False),
-            at,
-            set_by,
-        )
+    async def set_assignment(self, assignment: Assignment, meta: Metadata) -> Envelope:
+        """ReviewersAssigned in the bureau's stages stream, and the settings row, in one
+        transaction: who may review is in the log for auditors, not only in a table."""
+        stream = stages_stream_of(assignment.bureau_id)
+        stages = (StageReviewers(name=s.name, reviewers=s.reviewers) for s in assignment.stages)
+        event = ReviewersAssigned(stages=tuple(stages))
+        async with self.pool.acquire() as conn, conn.transaction():
+            await self.lock_appends(conn)
+            version = await conn.fetchval(
+                "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", stream
+            )
+            [envelope] = await self.store.append(stream, version, [event], meta, conn=conn)
+            await conn.execute(
+                """INSERT INTO review_stage_settings (bureau_id, stages, reviewers, set_at, set_by)
+                   VALUES ($1, $2, $3::jsonb, $4, $5)
+                   ON CONFLICT (bureau_id) DO UPDATE
+                   SET stages = EXCLUDED.stages, reviewers = EXCLUDED.reviewers,
+                       set_at = EXCLUDED.set_at, set_by = EXCLUDED.set_by""",
+                assignment.bureau_id,
+                list(assignment.names),
+                json.dumps([list(s.reviewers) for s in assignment.stages], ensure_ascii=False),
+                meta.occurred_at,
+                meta.actor.user_id,
+            )
+        return envelope
 
     async def remember_item(
         self, conn: asyncpg.Connection, bureau_id: str, item_id: str, details: SubjectDetails
