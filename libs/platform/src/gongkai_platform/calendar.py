@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 import chinese_calendar  # type: ignore[import-untyped]
 
@@ -139,11 +140,7 @@ class WorkingCalendar:
         published = self._published.get(day.year)
         if published is not None and _published_kind(published, day) != _package_kind(day):
             return None
-        detail: tuple[bool, str | None] = chinese_calendar.get_holiday_detail(day)
-        _, name = detail
-        if name is None:
-            return None
-        return _HOLIDAY_NAMES_ZH.get(name, name)
+        return _package_holiday_name(day)
 
     def working_day_after(self, start: date, n: int) -> tuple[date, bool]:
         """The n-th working day strictly after `start`, and whether any day examined was
@@ -166,11 +163,23 @@ def _package_knows(year: int) -> bool:
     return _PACKAGE_FIRST_YEAR <= year <= _PACKAGE_LAST_YEAR
 
 
+# The package's answers never change in a process, and every deadline asks about the same few
+# dozen days again (chinese_calendar validates and looks up each call): cached per day.
+@lru_cache(maxsize=8192)
 def _package_kind(day: date) -> DayKind:
     workday: bool = chinese_calendar.is_workday(day)
     if workday:
         return DayKind.MAKE_UP_WORKDAY if _is_weekend(day) else DayKind.WORKDAY
     return DayKind.WEEKEND if _is_weekend(day) else DayKind.HOLIDAY
+
+
+@lru_cache(maxsize=8192)
+def _package_holiday_name(day: date) -> str | None:
+    detail: tuple[bool, str | None] = chinese_calendar.get_holiday_detail(day)
+    _, name = detail
+    if name is None:
+        return None
+    return _HOLIDAY_NAMES_ZH.get(name, name)
 
 
 def _published_kind(published: YearCalendar, day: date) -> DayKind:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,8 @@ NOTIFY_CHANNEL = "gongkai_events_appended"
 
 # One lock id for every append in a service database. Appends are serialised so that
 # `position` order is commit order: the relay then tails by position and can never skip
-# a row that commits late. Appends are short (one small INSERT), so this costs little.
+# a row that commits late. The locked part is one statement, gongkai_append (ADR 001), but the
+# lock is held to commit, so a caller's own writes belong before its append.
 APPEND_LOCK_ID = 0x6F6E6B6169  # "gonkai"
 
 
@@ -89,6 +91,61 @@ def _seal_all(
     return sealed
 
 
+# The stand-in for both hashes while an envelope is prepared: 64 hex digits serialise as
+# themselves, and they are cut out by position, never searched for.
+_CUT = "0" * 64
+_HASH_KEY = b',"hash":"'
+_PREV_KEY = b',"prev_hash":"'
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """An envelope sealed with `_CUT` as its previous hash, and its canonical JSON cut around
+    the two hashes: unhashed = u1 ‖ prev ‖ u2, body = b1 ‖ hash ‖ b2 ‖ prev ‖ b3."""
+
+    draft: Envelope
+    u1: str
+    u2: str
+    b1: str
+    b2: str
+    b3: str
+
+
+def _prepare(stream_id: str, stream_version: int, event: Event, meta: Metadata) -> _Prepared:
+    draft = Envelope.seal(
+        event,
+        bureau_id=meta.bureau_id,
+        stream_id=stream_id,
+        stream_version=stream_version,
+        occurred_at=meta.occurred_at,
+        actor=meta.actor,
+        correlation_id=meta.correlation_id,
+        causation_id=meta.causation_id,
+        prev_hash=_CUT,
+    )
+    body = draft.to_json()
+    # RFC 8785 sorts keys: `hash` comes before `prev_hash`, and every key after them holds
+    # a string or a number, never an object, so the last match of each is the envelope's own
+    # (a quote inside a string is escaped, so the keys cannot match inside a value).
+    h = body.rindex(_HASH_KEY) + len(_HASH_KEY)
+    p = body.rindex(_PREV_KEY) + len(_PREV_KEY)
+    if body[h : h + 65] != draft.hash.encode() + b'"' or body[p : p + 64] != _CUT.encode():
+        raise AssertionError(f"cannot cut the hashes out of {draft.event_id}")
+    # The unhashed JSON is the body without its `,"hash":"…"` member.
+    u1 = body[: h - len(_HASH_KEY)] + body[h + 65 : p]
+    u2 = body[p + 64 :]
+    if hashlib.sha256(_CUT.encode() + u1 + _CUT.encode() + u2).hexdigest() != draft.hash:
+        raise AssertionError(f"the cut of {draft.event_id} does not hash as its envelope")
+    return _Prepared(
+        draft,
+        u1.decode(),
+        u2.decode(),
+        body[:h].decode(),
+        body[h + 64 : p].decode(),
+        u2.decode(),
+    )
+
+
 def _current_trace_context() -> dict[str, str]:
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
@@ -110,50 +167,49 @@ class PostgresEventStore:
         conn: asyncpg.Connection | None = None,
     ) -> list[Envelope]:
         """Append in one transaction; pass `conn` (inside a transaction) to add own writes."""
-        if conn is None:
-            async with self._pool.acquire() as own, own.transaction():
-                return await self._append(own, stream_id, expected_version, events, meta)
-        return await self._append(conn, stream_id, expected_version, events, meta)
+        # Without `conn` the append is one statement in its own implicit transaction: the
+        # lock is held only while PostgreSQL runs it and commits.
+        return await self._append(conn or self._pool, stream_id, expected_version, events, meta)
 
     async def _append(
         self,
-        conn: asyncpg.Connection,
+        conn: asyncpg.Connection | asyncpg.Pool,
         stream_id: str,
         expected_version: int,
         events: Sequence[Event],
         meta: Metadata,
     ) -> list[Envelope]:
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK_ID)
-        actual = await conn.fetchval(
-            "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", stream_id
-        )
-        if actual != expected_version:
-            raise ConcurrencyError(stream_id, expected_version, actual)
-        head = await conn.fetchval(
-            "SELECT hash FROM events WHERE bureau_id = $1 ORDER BY position DESC LIMIT 1",
+        # Everything that does not depend on the chain head is done before the lock: the
+        # locked part is the one statement of gongkai_append (ADR 001).
+        prepared = [
+            _prepare(stream_id, expected_version + offset, event, meta)
+            for offset, event in enumerate(events, start=1)
+        ]
+        row = await conn.fetchrow(
+            "SELECT actual, head, hashes FROM gongkai_append("
+            "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb)",
+            APPEND_LOCK_ID,
+            NOTIFY_CHANNEL,
+            stream_id,
+            expected_version,
             meta.bureau_id,
+            [p.draft.event_id for p in prepared],
+            [p.draft.event_type for p in prepared],
+            [p.u1 for p in prepared],
+            [p.u2 for p in prepared],
+            [p.b1 for p in prepared],
+            [p.b2 for p in prepared],
+            [p.b3 for p in prepared],
+            json.dumps(_current_trace_context()),
         )
-        sealed = _seal_all(stream_id, expected_version, events, meta, head or GENESIS_HASH)
-        trace = json.dumps(_current_trace_context())
-        await conn.executemany(
-            """INSERT INTO events (event_id, stream_id, stream_version, bureau_id, event_type,
-                                   hash, body, trace_context)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)""",
-            [
-                (
-                    e.event_id,
-                    e.stream_id,
-                    e.stream_version,
-                    e.bureau_id,
-                    e.event_type,
-                    e.hash,
-                    e.to_json().decode(),
-                    trace,
-                )
-                for e in sealed
-            ],
-        )
-        await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
+        assert row is not None
+        if row["actual"] != expected_version:
+            raise ConcurrencyError(stream_id, expected_version, row["actual"])
+        sealed: list[Envelope] = []
+        prev_hash: str = row["head"]
+        for p, hash_ in zip(prepared, row["hashes"], strict=True):
+            sealed.append(p.draft.model_copy(update={"prev_hash": prev_hash, "hash": hash_}))
+            prev_hash = hash_
         return sealed
 
     async def load(self, stream_id: str, conn: asyncpg.Connection | None = None) -> list[Envelope]:

@@ -38,6 +38,9 @@ def serve_http(app: FastAPI, settings: ServiceSettings) -> None:
         port=settings.http_port,
         log_level="warning",
         timeout_graceful_shutdown=5,
+        # libuv's loop and the C HTTP parser: less CPU per request than asyncio's and h11.
+        loop="uvloop",
+        http="httptools",
     )
 
 
