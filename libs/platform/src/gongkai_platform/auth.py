@@ -9,7 +9,7 @@ checks the token and the `{bureau_id}` of the path before the handler runs, and 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any
@@ -162,7 +162,7 @@ def forbidden(request: Request, who: Principal, reason: str) -> HTTPException:
 bearer_scheme = HTTPBearer(auto_error=False, description="`gongkai token --user … --role …`")
 
 
-def caller(
+async def caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
@@ -180,7 +180,8 @@ def caller(
 
 
 Caller = Annotated[Principal, Depends(caller)]
-Rule = Callable[..., Principal]
+# Async: FastAPI runs a plain `def` dependency in a worker thread, on every request.
+Rule = Callable[..., Coroutine[Any, Any, Principal]]
 
 
 def _path_bureau(request: Request) -> str:
@@ -193,7 +194,7 @@ def _path_bureau(request: Request) -> str:
 def reader() -> Rule:
     """Reads of one bureau: its own staff, the central office and auditors."""
 
-    def rule(request: Request, who: Caller) -> Principal:
+    async def rule(request: Request, who: Caller) -> Principal:
         bureau = _path_bureau(request)
         if who.role in OVERSEERS or who.bureau_id == bureau:
             return who
@@ -206,7 +207,7 @@ def acts_as(*roles: Role) -> Rule:
     """Commands of one bureau: only its own staff, only in the given roles."""
     allowed = ", ".join(str(r) for r in roles)
 
-    def rule(request: Request, who: Caller) -> Principal:
+    async def rule(request: Request, who: Caller) -> Principal:
         bureau = _path_bureau(request)
         if who.role in OVERSEERS:
             raise forbidden(
@@ -225,7 +226,7 @@ def acts_as(*roles: Role) -> Rule:
 def central_office() -> Rule:
     """What only the central office does (the calendar, the register of bureaus)."""
 
-    def rule(request: Request, who: Caller) -> Principal:
+    async def rule(request: Request, who: Caller) -> Principal:
         if who.role != Role.CENTRAL_OFFICE:
             raise forbidden(request, who, "only the central office does this")
         return who
@@ -236,7 +237,7 @@ def central_office() -> Rule:
 def overseer() -> Rule:
     """Reads across every bureau: the central office and auditors."""
 
-    def rule(request: Request, who: Caller) -> Principal:
+    async def rule(request: Request, who: Caller) -> Principal:
         if who.role not in OVERSEERS:
             raise forbidden(
                 request, who, "reads across all bureaus are for the central office and auditors"

@@ -92,6 +92,6 @@ def event_store_lifespan(
     return run
 
 
-def event_store(request: Request) -> PostgresEventStore:
+async def event_store(request: Request) -> PostgresEventStore:
     """FastAPI dependency: the service's event store."""
     return request.app.state.store  # type: ignore[no-any-return]

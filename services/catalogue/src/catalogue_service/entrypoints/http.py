@@ -191,11 +191,11 @@ class WithdrawalBody(Body):
     withdrawn_on: date | None = Field(None, description="today when not given")
 
 
-def repo_of(request: Request) -> CatalogueRepository:
+async def repo_of(request: Request) -> CatalogueRepository:
     return request.app.state.repo  # type: ignore[no-any-return]
 
 
-def calendar_of(request: Request) -> WorkingCalendar:
+async def calendar_of(request: Request) -> WorkingCalendar:
     return request.app.state.calendar  # type: ignore[no-any-return]
 
 

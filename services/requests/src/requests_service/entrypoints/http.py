@@ -164,11 +164,11 @@ class CalendarBody(Body):
     make_up_workdays: list[date] = Field(default_factory=list, description="调休上班日")
 
 
-def repo_of(request: Request) -> RequestRepository:
+async def repo_of(request: Request) -> RequestRepository:
     return request.app.state.repo  # type: ignore[no-any-return]
 
 
-def vault_of(request: Request) -> ApplicantVault:
+async def vault_of(request: Request) -> ApplicantVault:
     return request.app.state.vault  # type: ignore[no-any-return]
 
 

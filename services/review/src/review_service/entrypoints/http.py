@@ -103,7 +103,7 @@ class ReferralAnswerBody(Body):
     withholding_grounds: Grounds
 
 
-def repo_of(request: Request) -> ReviewRepository:
+async def repo_of(request: Request) -> ReviewRepository:
     return request.app.state.repo  # type: ignore[no-any-return]
 
 
