@@ -5,7 +5,7 @@
 UV_VERSION := 0.13.8
 export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: bootstrap demo test lint prerequisites
+.PHONY: bootstrap demo test lint prerequisites bench
 
 prerequisites:
 	@command -v java >/dev/null || { echo "Java 17+ is missing: check with 'java -version' (Debian: apt-get install openjdk-17-jre-headless)"; exit 1; }
@@ -26,3 +26,7 @@ lint: bootstrap
 
 test: lint
 	uv run pytest
+
+# Every benchmark (bench/README.md): ~1 h on an idle 2-core machine; `make bench QUICK=1`: minutes.
+bench: bootstrap
+	uv run python bench/run.py $(if $(QUICK),--quick)

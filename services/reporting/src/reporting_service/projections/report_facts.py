@@ -40,9 +40,79 @@ from gongkai_platform.consumer import Delivered
 from ..annual_report.facts import CaseFactKind, ItemFactKind, RequestFactKind
 from ..annual_report.layout import CaseBlock
 
+_ENVELOPE = [
+    ("event_id", "uuid"),
+    ("bureau_id", "text"),
+    ("event_type", "text"),
+    ("occurred_at", "timestamptz"),
+    ("recorded_at", "timestamptz"),
+]
+
+
+async def insert_rows(
+    conn: asyncpg.Connection,
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[tuple[Any, ...]],
+    on_conflict: str,
+) -> None:
+    """Insert a batch in one statement, `INSERT … SELECT FROM unnest($1::t[], …)`: one round
+    trip and one plan, where executemany runs the statement once per row (several times
+    slower on a replay)."""
+    names = ", ".join(name for name, _ in columns)
+    arrays = ", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(columns, start=1))
+    await conn.execute(
+        f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {on_conflict}",
+        *(list(values) for values in zip(*rows, strict=True)),
+    )
+
 
 def _envelope_columns(env: Envelope) -> tuple[UUID, str, str, datetime, datetime]:
     return env.event_id, env.bureau_id, env.event_type, env.occurred_at, env.recorded_at
+
+
+_NEW_EVENTS_ONLY = "ON CONFLICT (event_id) DO NOTHING"
+_REQUEST_FACTS = [
+    *_ENVELOPE,
+    ("request_id", "text"),
+    ("kind", "text"),
+    ("business_date", "date"),
+    ("applicant_category", "text"),
+    ("channel", "text"),
+    ("outcome", "text"),
+    ("on_time", "boolean"),
+    ("amount_yuan", "numeric"),
+]
+_CASE_FACTS = [
+    *_ENVELOPE,
+    ("case_id", "text"),
+    ("kind", "text"),
+    ("business_date", "date"),
+    ("block", "text"),
+    ("request_id", "text"),
+    ("result", "text"),
+    ("decision", "text"),
+]
+_ITEM_FACTS = [
+    *_ENVELOPE,
+    ("item_id", "text"),
+    ("kind", "text"),
+    ("category", "text"),
+    ("business_date", "date"),
+    ("item_version", "integer"),
+    ("first_publication", "boolean"),
+    ("fee_amount_yuan", "numeric"),
+]
+_BUREAU_NAMES = [*_ENVELOPE, ("name", "text"), ("region", "text"), ("parent_id", "text")]
+_ITEM_APPROVALS = [
+    ("event_id", "uuid"),
+    ("bureau_id", "text"),
+    ("occurred_at", "timestamptz"),
+    ("recorded_at", "timestamptz"),
+    ("item_id", "text"),
+    ("item_version", "integer"),
+    ("review_case_id", "text"),
+]
 
 
 class RequestFactsProjection:
@@ -199,24 +269,11 @@ class RequestFactsProjection:
                         decision=e.decision,
                     )
         if requests:
-            await conn.executemany(
-                """INSERT INTO report_request_facts
-                       (event_id, bureau_id, event_type, occurred_at, recorded_at, request_id,
-                        kind, business_date, applicant_category, channel, outcome, on_time,
-                        amount_yuan)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                   ON CONFLICT (event_id) DO NOTHING""",
-                requests,
+            await insert_rows(
+                conn, "report_request_facts", _REQUEST_FACTS, requests, _NEW_EVENTS_ONLY
             )
         if cases:
-            await conn.executemany(
-                """INSERT INTO report_case_facts
-                       (event_id, bureau_id, event_type, occurred_at, recorded_at, case_id, kind,
-                        business_date, block, request_id, result, decision)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-                   ON CONFLICT (event_id) DO NOTHING""",
-                cases,
-            )
+            await insert_rows(conn, "report_case_facts", _CASE_FACTS, cases, _NEW_EVENTS_ONLY)
 
 
 class CatalogueFactsProjection:
@@ -301,31 +358,19 @@ class CatalogueFactsProjection:
                         env, e.item_id, ItemFactKind.WITHDRAWN, e.category.value, e.withdrawn_on
                     )
         if items:
-            await conn.executemany(
-                """INSERT INTO report_item_facts
-                       (event_id, bureau_id, event_type, occurred_at, recorded_at, item_id, kind,
-                        category, business_date, item_version, first_publication,
-                        fee_amount_yuan)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-                   ON CONFLICT (event_id) DO NOTHING""",
-                items,
-            )
+            await insert_rows(conn, "report_item_facts", _ITEM_FACTS, items, _NEW_EVENTS_ONLY)
         if names:
-            await conn.executemany(
-                """INSERT INTO report_bureau_names
-                       (event_id, bureau_id, event_type, occurred_at, recorded_at, name, region,
-                        parent_id)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                   ON CONFLICT (event_id) DO UPDATE
+            # One row per event: DO UPDATE may not touch a row twice in one statement.
+            once = list({row[0]: row for row in names}.values())
+            await insert_rows(
+                conn,
+                "report_bureau_names",
+                _BUREAU_NAMES,
+                once,
+                """ON CONFLICT (event_id) DO UPDATE
                    SET region = EXCLUDED.region, parent_id = EXCLUDED.parent_id""",
-                names,
             )
         if approvals:
-            await conn.executemany(
-                """INSERT INTO report_item_approvals
-                       (event_id, bureau_id, occurred_at, recorded_at, item_id, item_version,
-                        review_case_id)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7)
-                   ON CONFLICT (event_id) DO NOTHING""",
-                approvals,
+            await insert_rows(
+                conn, "report_item_approvals", _ITEM_APPROVALS, approvals, _NEW_EVENTS_ONLY
             )

@@ -21,6 +21,8 @@ from gongkai_contracts.events import (
 from gongkai_contracts.vocabulary import ReplyOutcome
 from gongkai_platform.consumer import Delivered
 
+from .report_facts import insert_rows
+
 Key = tuple[str, int, int, str, str]
 
 
@@ -61,10 +63,17 @@ class RequestOutcomesProjection:
                 case RequestWithdrawn() as e:
                     closed.append((bureau, e.request_id, e.withdrawn_on, ReplyOutcome.OTHER, False))
         if received:
-            await conn.executemany(
-                """INSERT INTO request_facts (bureau_id, request_id, applicant_category,
-                       received_on) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING""",
+            await insert_rows(
+                conn,
+                "request_facts",
+                [
+                    ("bureau_id", "text"),
+                    ("request_id", "text"),
+                    ("applicant_category", "text"),
+                    ("received_on", "date"),
+                ],
                 received,
+                "ON CONFLICT DO NOTHING",
             )
         if fees:
             await conn.executemany(
