@@ -122,6 +122,22 @@ def test_tampering_is_detected_on_decode() -> None:
         Envelope.from_json(json.dumps(raw))
 
 
+def test_the_hash_is_the_same_checked_on_the_bytes_or_re_serialised() -> None:
+    """Canonical bytes are checked as written (fast); any other spelling of the same envelope
+    is re-serialised and still verifies; a change in either spelling is refused."""
+    envelope = _seal(_received(description='含 "hash":"引号" 的 描述'))
+    canonical = envelope.to_json()
+    assert Envelope.from_json(canonical) == envelope
+    spaced = json.dumps(json.loads(canonical), indent=2, ensure_ascii=True)
+    assert Envelope.from_json(spaced) == envelope
+    assert b'\\"hash\\":\\"' in canonical, "the look-alike inside a string stays escaped"
+    tampered = canonical.replace("引号".encode(), "改了".encode())
+    with pytest.raises(ContractError, match="hash mismatch"):
+        Envelope.from_json(tampered)
+    with pytest.raises(ContractError, match="hash mismatch"):
+        Envelope.from_json(spaced.replace("\\u5f15", "\\u6539"))
+
+
 def test_chain_links_each_event_to_the_previous_hash() -> None:
     first = _seal(_received())
     second = _seal(_received(request_id="r-2"), prev_hash=first.hash, version=2)
