@@ -62,6 +62,7 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         await self._runner.seek_to_stored(assigned)
+        self._runner.joined = True
 
 
 class ConsumerRunner:
@@ -103,6 +104,9 @@ class ConsumerRunner:
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
         self.applied = 0
+        # True once the group has given this consumer its partitions (and it sought to its
+        # stored offsets): until then nothing it should apply can be applied (GET /health).
+        self.joined = False
         self.duplicates = 0
         self.dead_lettered = 0
         self.last_error: str | None = None  # set while batches fail; shown on /consumers

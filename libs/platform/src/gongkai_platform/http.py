@@ -13,7 +13,7 @@ from .auth import forbidden
 from .errors import DomainError, ForbiddenError, NotFoundError, TransitionError
 from .eventstore import ConcurrencyError
 from .limits import BodyLimitMiddleware, BodyLimits
-from .metrics import HTTP_LATENCY, HTTP_REQUESTS, UNMATCHED_ROUTE, metrics_response
+from .metrics import CONSUMER_LAG, HTTP_LATENCY, HTTP_REQUESTS, UNMATCHED_ROUTE, metrics_response
 
 
 class MetricsMiddleware:
@@ -88,8 +88,15 @@ def install_common(app: FastAPI, service_name: str, *, limits: BodyLimits | None
         )
 
     @app.get("/health", tags=["operations"])
-    async def health() -> dict[str, str]:
-        return {"status": "ok", "service": service_name}
+    async def health() -> dict[str, object]:
+        """Alive (200); `consumers`: how many of this process's Kafka consumers have joined
+        their group and have partitions — until all have, events wait to be applied."""
+        joined, running = CONSUMER_LAG.joined()
+        return {
+            "status": "ok",
+            "service": service_name,
+            "consumers": {"joined": joined, "running": running},
+        }
 
     @app.get("/metrics", tags=["operations"], response_class=Response)
     async def metrics() -> Response:

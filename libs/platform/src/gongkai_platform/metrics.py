@@ -59,6 +59,9 @@ class LagReporter(Protocol):
     @property
     def name(self) -> str: ...
 
+    @property
+    def joined(self) -> bool: ...
+
     def lag(self) -> Iterable[tuple[str, int, int]]:
         """(topic, partition, high watermark − stored next offset) per assigned partition."""
         ...
@@ -75,6 +78,11 @@ class _ConsumerLag:
 
     def discard(self, consumer: LagReporter) -> None:
         self._consumers.discard(consumer)
+
+    def joined(self) -> tuple[int, int]:
+        """(consumers that have their partitions, consumers running) in this process."""
+        consumers = list(self._consumers)
+        return sum(c.joined for c in consumers), len(consumers)
 
     def collect(self) -> Iterator[Metric]:
         family = GaugeMetricFamily(

@@ -179,15 +179,20 @@ class LocalStack:
         self._say("services up: " + ", ".join(f"{s} {self.url(s)}" for s in SERVICES))
 
     def wait_healthy(self, process: ServiceProcess, timeout: float = 60) -> None:
+        """Until the API answers /health and every Kafka consumer in it has its partitions
+        (a command posted earlier would otherwise wait for the group to form)."""
         deadline = time.monotonic() + timeout
         url = f"{self.url(process.service)}/health"
         while time.monotonic() < deadline:
             if not process.running:
                 raise StackError(self._failure(process, "exited during start"))
             try:
-                if httpx.get(url, timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
+                answer = httpx.get(url, timeout=1)
+                if answer.status_code == 200:
+                    consumers = answer.json().get("consumers", {})
+                    if consumers.get("joined") == consumers.get("running"):
+                        return
+            except (httpx.HTTPError, ValueError):
                 pass
             time.sleep(0.1)
         raise StackError(self._failure(process, f"not healthy after {timeout:.0f}s"))
