@@ -119,6 +119,65 @@ async def test_rollup_by_parent_and_region_and_the_dashboard(stack: LocalStack) 
             three = report["tables"]["三"]
             assert three["一、本年新收政府信息公开申请数量"]["总计"] == by_id[b]["requests"]["new"]
             assert three["四、结转下年度继续办理"]["总计"] == by_id[b]["requests"]["carried_out"]
+        # The lines are kept computed ahead: once nothing changes, a roll-up reads them all
+        # from there, equal to the ones computed from the facts.
+        kept: Any = None
+        for _ in range(100):
+            kept = (
+                await call(
+                    central,
+                    "GET",
+                    f"{reporting}/central/rollup",
+                    params={"year": YEAR, "parent": parent},
+                )
+            ).json()
+            if kept["freshness"]["bureaus_computed_now"] == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert kept["freshness"]["bureaus_kept"] == 3, kept["freshness"]
+        assert kept["freshness"]["oldest_kept_line_computed_at"] is not None
+        assert kept["bureaus"] == rollup["bureaus"] and kept["total"] == rollup["total"]
+        assert kept["kept_ahead"]["passes"] >= 1 and kept["kept_ahead"]["last_error"] is None
+        # A new request of the second bureau shows in the next roll-up that sees its fact:
+        # that bureau's line moves, the others are as kept.
+        await call(
+            second_clerk,
+            "POST",
+            f"{requests}/bureaus/{second}/requests",
+            201,
+            json={
+                "request_id": "B3",
+                "channel": "letter",
+                "applicant_category": "natural_person",
+                "received_on": "2026-06-10",
+                "description": "申请公开事项 B3",
+            },
+        )
+        moved: Any = None
+        for _ in range(600):
+            moved = (
+                await call(
+                    central,
+                    "GET",
+                    f"{reporting}/central/rollup",
+                    params={"year": YEAR, "parent": parent},
+                )
+            ).json()
+            if moved["total"]["requests"]["new"] == 6:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(f"the new request never showed: {moved}")
+        moved_by_id = {b["bureau_id"]: b for b in moved["bureaus"]}
+        assert moved_by_id[second]["requests"]["new"] == 3
+        assert moved_by_id[second]["received_by_month"]["6"] == 1
+        assert moved_by_id[first] == by_id[first] and moved_by_id[parent] == by_id[parent]
+        report = (
+            await call(second_clerk, "GET", f"{reporting}/bureaus/{second}/annual-reports/{YEAR}")
+        ).json()
+        assert report["tables"]["三"]["一、本年新收政府信息公开申请数量"]["总计"] == 3
+        rollup, by_id = moved, moved_by_id
+
         # The region nests by prefix: the district holds only the second bureau.
         district = (
             await call(
@@ -129,7 +188,7 @@ async def test_rollup_by_parent_and_region_and_the_dashboard(stack: LocalStack) 
             )
         ).json()
         assert [b["bureau_id"] for b in district["bureaus"]] == [second]
-        assert district["total"]["requests"]["new"] == 2
+        assert district["total"]["requests"]["new"] == 3
         # A child as parent: only itself.
         alone = (
             await call(

@@ -15,11 +15,13 @@ from gongkai_platform.consumer import ConsumerRunner, Handler, running
 from gongkai_platform.db import create_pool, migrate
 from gongkai_platform.eventstore import PostgresEventStore
 
+from .adapters.central_store import FiguresKeeper
 from .config import Settings
 from .projections.report_facts import CatalogueFactsProjection, RequestFactsProjection
 from .projections.request_outcomes import RequestOutcomesProjection
 from .projections.requests_received import RequestsReceivedProjection
 from .self_assessment.scoring import DEFAULT_SCHEME, scheme_from_dict
+from .sign_off import china_date
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -59,8 +61,11 @@ def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMana
         app.state.store = PostgresEventStore(pool)
         app.state.clock = utcnow
         app.state.runners = runners
+        # The central office's figures per bureau and year, kept computed ahead.
+        keeper = FiguresKeeper(pool, lambda: china_date(app.state.clock()).year)
+        app.state.figures_keeper = keeper
         try:
-            async with running(runners):
+            async with running(runners), keeper:
                 yield
         finally:
             await pool.close()

@@ -63,6 +63,7 @@ PROJECTION_TABLES = (
     "report_item_facts",
     "report_bureau_names",
     "report_item_approvals",
+    "central_facts_marks",  # counts of the fact rows above: they move together
 )
 FIRST_YEAR, LAST_YEAR = 2008, 2100  # the years the annual report route accepts
 FEED_BATCH = 5000  # records per partition and transaction in the first catch-up

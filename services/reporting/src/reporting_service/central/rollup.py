@@ -8,12 +8,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ..annual_report import layout as L
 from ..annual_report.builder import AnnualReport, build_annual_report
 from ..annual_report.facts import Facts
-from ..monthly_report.builder import build_monthly_report
+from ..monthly_report.builder import build_monthly_reports
 from ..sign_off import SignOffStatus, annual_due_on, monthly_due_on, sign_off_status
 
 MONTHS = tuple(range(1, 13))
@@ -142,8 +142,39 @@ def figures_of(report: AnnualReport, monthly: Mapping[int, Mapping[str, int | st
 def bureau_figures(bureau_id: str, year: int, facts: Facts) -> tuple[str, Figures]:
     """(the bureau's name as its report prints it, its figures for the year)."""
     report = build_annual_report(bureau_id, year, facts)
-    monthly = {m: build_monthly_report(bureau_id, year, m, facts).figures() for m in MONTHS}
+    monthly = {
+        m: r.figures() for m, r in build_monthly_reports(bureau_id, year, facts, MONTHS).items()
+    }
     return report.bureau_name, figures_of(report, monthly)
+
+
+def figures_json(f: Figures) -> dict[str, Any]:
+    """The figures as stored ahead in `central_figures` (`figures_from_json` reads them)."""
+    cases: dict[str, dict[str, int]] = {}
+    for (block, column), n in f.cases.items():
+        cases.setdefault(block, {})[column] = n
+    return {
+        "requests": dict(f.requests),
+        "cases": cases,
+        "received_by_month": {str(m): n for m, n in f.received_by_month.items()},
+        "replied_on_time": f.replied_on_time,
+        "replied_late": f.replied_late,
+    }
+
+
+def figures_from_json(doc: Mapping[str, Any]) -> Figures:
+    """The figures `figures_json` wrote (counts are JSON integers)."""
+    return Figures(
+        requests=doc["requests"],
+        cases={
+            (block, column): n
+            for block, columns in doc["cases"].items()
+            for column, n in columns.items()
+        },
+        received_by_month={int(m): n for m, n in doc["received_by_month"].items()},
+        replied_on_time=doc["replied_on_time"],
+        replied_late=doc["replied_late"],
+    )
 
 
 @dataclass(frozen=True)
@@ -168,6 +199,41 @@ class Rollup:
         object.__setattr__(self, "total", total)
 
 
+@dataclass(frozen=True)
+class KeptLine:
+    """A bureau's figures of a year computed ahead, and the mark of its facts at the time."""
+
+    name: str
+    figures: Figures
+    facts_mark: int
+
+
+def stale_bureaus(
+    bureau_ids: Iterable[str], marks: Mapping[str, int], kept: Mapping[str, int]
+) -> list[str]:
+    """The bureaus whose kept line cannot be used: none kept, or kept at another facts mark
+    than the bureau's now (`kept`: bureau → mark of its kept line; a bureau without any fact
+    has mark 0)."""
+    return [b for b in bureau_ids if kept.get(b) != marks.get(b, 0)]
+
+
+def rollup_of(
+    year: int,
+    profiles: Sequence[BureauProfile],
+    lines: Mapping[str, tuple[str, Figures]],
+    *,
+    region: str | None = None,
+    parent: str | None = None,
+) -> Rollup:
+    """The roll-up from each selected bureau's (name its report prints, figures), as
+    `bureau_figures` computes them (now or ahead); `build_rollup` computes them all now."""
+    out = []
+    for profile in select_bureaus(profiles, region=region, parent=parent):
+        name, figures = lines[profile.bureau_id]
+        out.append(BureauLine(profile, profile.name or name, figures))
+    return Rollup(year, region, parent, tuple(out))
+
+
 def build_rollup(
     year: int,
     profiles: Sequence[BureauProfile],
@@ -177,13 +243,12 @@ def build_rollup(
     parent: str | None = None,
 ) -> Rollup:
     """Each selected bureau's figures from its own reports, and their sum."""
-    lines = []
-    for profile in select_bureaus(profiles, region=region, parent=parent):
-        name, figures = bureau_figures(
-            profile.bureau_id, year, facts.get(profile.bureau_id, Facts())
-        )
-        lines.append(BureauLine(profile, profile.name or name, figures))
-    return Rollup(year, region, parent, tuple(lines))
+    chosen = select_bureaus(profiles, region=region, parent=parent)
+    lines = {
+        p.bureau_id: bureau_figures(p.bureau_id, year, facts.get(p.bureau_id, Facts()))
+        for p in chosen
+    }
+    return rollup_of(year, profiles, lines, region=region, parent=parent)
 
 
 # ---------------------------------------------------------------- sign-offs

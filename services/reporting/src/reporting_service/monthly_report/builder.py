@@ -4,11 +4,11 @@ folded exactly as the annual report folds them, so twelve months add up to the y
 from __future__ import annotations
 
 import calendar
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TypeVar
 
 from gongkai_contracts.vocabulary import (
     APPLICANT_CATEGORY_LABELS,
@@ -24,16 +24,14 @@ from gongkai_contracts.vocabulary import (
 from ..annual_report import layout as L
 from ..annual_report.builder import (
     CaseHistory,
-    ItemHistory,
     RequestHistory,
     fold_cases,
     fold_items,
     fold_requests,
 )
-from ..annual_report.facts import Facts, RequestFact, RequestFactKind
+from ..annual_report.facts import Facts, ItemFact, RequestFact, RequestFactKind
 
 Figure = int | Decimal
-T = TypeVar("T")
 
 # Group headings of the return (定西市-style 本期实际 / 本年累计, disclosure-rules §9).
 PROACTIVE = "一、主动公开政府信息"
@@ -100,28 +98,59 @@ def month_end(year: int, month: int) -> date:
 
 @dataclass(frozen=True)
 class _Folded:
-    requests: Sequence[RequestHistory]
+    """The facts folded once, with each history's dates worked out once: every indicator of
+    every month reads these lists instead of rescanning the histories."""
+
+    received: Sequence[RequestHistory]  # receipt known
+    closed: Sequence[tuple[date, RequestHistory]]  # receipt known, closed: (clamped day, …)
     cases: Sequence[CaseHistory]
-    items: Sequence[ItemHistory]
+    first_published: Sequence[ItemFact]  # each item's first publication
     request_facts: Sequence[RequestFact]
 
 
-Indicator = tuple[str, str, str, Callable[[_Folded, date, date], Figure], bool]
+def _fold(facts: Facts) -> _Folded:
+    received = [h for h in fold_requests(facts.requests) if h.received is not None]
+    closed = []
+    for h in received:
+        closed_on = h.closed_on
+        if h.closed is not None and closed_on is not None:
+            closed.append((closed_on, h))
+    firsts = [item.first_publication for item in fold_items(facts.items)]
+    return _Folded(
+        received=received,
+        closed=closed,
+        cases=fold_cases(facts.cases),
+        first_published=[f for f in firsts if f is not None],
+        request_facts=facts.requests,
+    )
 
 
-def _received(f: _Folded, start: date, end: date) -> list[RequestHistory]:
-    return [h for h in f.requests if h.received is not None and start <= h.received.on <= end]
+# An indicator's contributions: (day, value) pairs. A flow sums those dated in the period; a
+# stock (open at month end) sums those dated up to the period's end.
+Contributions = Sequence[tuple[date, Figure]]
+Indicator = tuple[str, str, str, Callable[[_Folded], Contributions], bool]
 
 
-def _closed(f: _Folded, start: date, end: date) -> list[RequestHistory]:
+def _received(keep: Callable[[RequestHistory], bool]) -> Callable[[_Folded], Contributions]:
+    def compute(f: _Folded) -> Contributions:
+        return [(h.received.on, 1) for h in f.received if h.received is not None and keep(h)]
+
+    return compute
+
+
+def _closed(keep: Callable[[RequestHistory], bool]) -> Callable[[_Folded], Contributions]:
     # Only requests whose receipt is known, each on its clamped closing day: as table 三 counts.
-    return [
-        h
-        for h in f.requests
-        if h.received is not None
-        and h.closed is not None
-        and h.closed_on is not None
-        and start <= h.closed_on <= end
+    def compute(f: _Folded) -> Contributions:
+        return [(day, 1) for day, h in f.closed if keep(h)]
+
+    return compute
+
+
+def _open_at_end(f: _Folded) -> Contributions:
+    # Open at the end of day e: received by e and not closed by e. The closing day is clamped
+    # to the receipt, so a request closed by e was also received by e.
+    return [*((h.received.on, 1) for h in f.received if h.received is not None)] + [
+        (day, -1) for day, _ in f.closed
     ]
 
 
@@ -135,27 +164,20 @@ def _outcome(h: RequestHistory) -> ReplyOutcome:
     return h.closed.outcome or ReplyOutcome.OTHER
 
 
-def _first_published(f: _Folded, start: date, end: date) -> list[ItemHistory]:
-    out = []
-    for item in f.items:
-        first = item.first_publication
-        if first is not None and start <= first.on <= end:
-            out.append(item)
-    return out
+def _first_published(keep: Callable[[ItemFact], bool]) -> Callable[[_Folded], Contributions]:
+    def compute(f: _Folded) -> Contributions:
+        return [(first.on, 1) for first in f.first_published if keep(first)]
+
+    return compute
 
 
-def _published_category(item: ItemHistory) -> ItemCategory:
-    first = item.first_publication
-    assert first is not None
-    return first.category
-
-
-def _fees(kind: RequestFactKind, amount: bool) -> Callable[[_Folded, date, date], Figure]:
-    def compute(f: _Folded, start: date, end: date) -> Figure:
-        chosen = [x for x in f.request_facts if x.kind is kind and start <= x.on <= end]
-        if amount:
-            return sum((x.amount_yuan or Decimal(0) for x in chosen), Decimal("0.00"))
-        return len(chosen)
+def _fees(kind: RequestFactKind, amount: bool) -> Callable[[_Folded], Contributions]:
+    def compute(f: _Folded) -> Contributions:
+        return [
+            (x.on, (x.amount_yuan or Decimal(0)) if amount else 1)
+            for x in f.request_facts
+            if x.kind is kind
+        ]
 
     return compute
 
@@ -163,21 +185,21 @@ def _fees(kind: RequestFactKind, amount: bool) -> Callable[[_Folded, date, date]
 _LITIGATION = (L.CaseBlock.LITIGATION_DIRECT, L.CaseBlock.LITIGATION_AFTER_RECONSIDERATION)
 
 
-def _cases(blocks: Iterable[L.CaseBlock], decided: bool) -> Callable[[_Folded, date, date], int]:
+def _cases(blocks: Iterable[L.CaseBlock], decided: bool) -> Callable[[_Folded], Contributions]:
     wanted = set(blocks)
 
-    def compute(f: _Folded, start: date, end: date) -> int:
-        n = 0
+    def compute(f: _Folded) -> Contributions:
+        out: list[tuple[date, Figure]] = []
         for h in f.cases:
             filed = h.filed
             if filed is None or filed.block not in wanted:
                 continue
             if not decided:
-                n += start <= filed.on <= end
+                out.append((filed.on, 1))
             elif h.decided is not None:
                 # A decision dated before its filing counts on the filing day, as in table 四.
-                n += start <= max(h.decided.on, filed.on) <= end
-        return n
+                out.append((max(h.decided.on, filed.on), 1))
+        return out
 
     return compute
 
@@ -188,29 +210,24 @@ def _outcome_label(outcome: ReplyOutcome) -> str:
     return f"{group}{label}" if group and group != label else label
 
 
-def _counting(
-    select: Callable[[_Folded, date, date], Sequence[T]], keep: Callable[[T], bool]
-) -> Callable[[_Folded, date, date], Figure]:
-    def compute(f: _Folded, start: date, end: date) -> Figure:
-        return sum(1 for x in select(f, start, end) if keep(x))
-
-    return compute
+def _every(_: object) -> bool:
+    return True
 
 
-def _items_of(category: ItemCategory) -> Callable[[_Folded, date, date], Figure]:
-    return _counting(_first_published, lambda i: _published_category(i) is category)
+def _in_category(category: ItemCategory) -> Callable[[ItemFact], bool]:
+    return lambda first: first.category is category
 
 
-def _received_by(channel: Channel) -> Callable[[_Folded, date, date], Figure]:
-    return _counting(_received, lambda h: h.received is not None and h.received.channel is channel)
+def _by_channel(channel: Channel) -> Callable[[RequestHistory], bool]:
+    return lambda h: h.received is not None and h.received.channel is channel
 
 
-def _received_from(applicant: ApplicantCategory) -> Callable[[_Folded, date, date], Figure]:
-    return _counting(_received, lambda h: _applicant(h) is applicant)
+def _from_applicant(applicant: ApplicantCategory) -> Callable[[RequestHistory], bool]:
+    return lambda h: _applicant(h) is applicant
 
 
-def _closed_as(outcome: ReplyOutcome) -> Callable[[_Folded, date, date], Figure]:
-    return _counting(_closed, lambda h: _outcome(h) is outcome)
+def _with_outcome(outcome: ReplyOutcome) -> Callable[[RequestHistory], bool]:
+    return lambda h: _outcome(h) is outcome
 
 
 def _indicators() -> list[Indicator]:
@@ -219,7 +236,7 @@ def _indicators() -> list[Indicator]:
             "items.published.total",
             PROACTIVE,
             "主动公开政府信息（条）",
-            lambda f, s, e: len(_first_published(f, s, e)),
+            _first_published(_every),
             False,
         )
     ]
@@ -229,7 +246,7 @@ def _indicators() -> list[Indicator]:
                 f"items.published.{category.value}",
                 PROACTIVE,
                 f"其中：{ITEM_CATEGORY_LABELS[category]}",
-                _items_of(category),
+                _first_published(_in_category(category)),
                 False,
             )
         )
@@ -238,7 +255,7 @@ def _indicators() -> list[Indicator]:
             "requests.received.total",
             RECEIVED_BY_CHANNEL,
             "收到申请总数（件）",
-            lambda f, s, e: len(_received(f, s, e)),
+            _received(_every),
             False,
         )
     )
@@ -248,7 +265,7 @@ def _indicators() -> list[Indicator]:
                 f"requests.received.channel.{channel.value}",
                 RECEIVED_BY_CHANNEL,
                 CHANNEL_LABELS[channel],
-                _received_by(channel),
+                _received(_by_channel(channel)),
                 False,
             )
         )
@@ -261,26 +278,18 @@ def _indicators() -> list[Indicator]:
                 f"requests.received.applicant.{applicant.value}",
                 RECEIVED_BY_APPLICANT,
                 label,
-                _received_from(applicant),
+                _received(_from_applicant(applicant)),
                 False,
             )
         )
-    out.append(
-        (
-            "requests.closed.total",
-            CLOSED,
-            "办结总数（件）",
-            lambda f, s, e: len(_closed(f, s, e)),
-            False,
-        )
-    )
+    out.append(("requests.closed.total", CLOSED, "办结总数（件）", _closed(_every), False))
     for outcome in ReplyOutcome:
         out.append(
             (
                 f"requests.closed.outcome.{outcome.value}",
                 CLOSED,
                 _outcome_label(outcome),
-                _closed_as(outcome),
+                _closed(_with_outcome(outcome)),
                 False,
             )
         )
@@ -289,29 +298,17 @@ def _indicators() -> list[Indicator]:
             "requests.replied.on_time",
             TIMELINESS,
             "按期答复",
-            lambda f, s, e: sum(
-                1 for h in _closed(f, s, e) if h.closed and h.closed.on_time is True
-            ),
+            _closed(lambda h: h.closed is not None and h.closed.on_time is True),
             False,
         ),
         (
             "requests.replied.late",
             TIMELINESS,
             "逾期答复",
-            lambda f, s, e: sum(
-                1 for h in _closed(f, s, e) if h.closed and h.closed.on_time is False
-            ),
+            _closed(lambda h: h.closed is not None and h.closed.on_time is False),
             False,
         ),
-        (
-            "requests.open_at_end",
-            TIMELINESS,
-            "月末尚未办结",
-            lambda f, s, e: sum(
-                1 for h in f.requests if h.received is not None and h.open_at_end_of(e)
-            ),
-            True,
-        ),
+        ("requests.open_at_end", TIMELINESS, "月末尚未办结", _open_at_end, True),
         (
             "fees.noticed.count",
             FEES,
@@ -351,35 +348,74 @@ def _indicators() -> list[Indicator]:
 INDICATORS: tuple[Indicator, ...] = tuple(_indicators())
 
 
+class _Series:
+    """One indicator's contributions sorted by day, summed over any span with two bisections."""
+
+    def __init__(self, contributions: Contributions, amounts: bool) -> None:
+        ordered = sorted(contributions, key=lambda c: c[0])
+        self.days = [day for day, _ in ordered]
+        self.values = [value for _, value in ordered]
+        self.zero: Figure = Decimal("0.00") if amounts else 0
+
+    def between(self, start: date | None, end: date) -> Figure:
+        lo = 0 if start is None else bisect_left(self.days, start)
+        hi = bisect_right(self.days, end)
+        return sum(self.values[lo:hi], self.zero)
+
+
+_AMOUNTS = frozenset({"fees.noticed.yuan", "fees.paid.yuan"})
+
+
 def build_monthly_report(
     bureau_id: str, year: int, month: int, facts: Facts, *, as_of: datetime | None = None
 ) -> MonthlyReport:
     """本期 = the month; 本年累计 = 1 January to the month's last day; from the facts recorded
     up to `as_of` (all of them when None)."""
+    return build_monthly_reports(bureau_id, year, facts, (month,), as_of=as_of)[month]
+
+
+def build_monthly_reports(
+    bureau_id: str,
+    year: int,
+    facts: Facts,
+    months: Iterable[int] = range(1, 13),
+    *,
+    as_of: datetime | None = None,
+) -> dict[int, MonthlyReport]:
+    """The reports of several months of a year, folding the facts once for all of them: each
+    equal to `build_monthly_report` of that month."""
     facts = facts.as_of(as_of)
-    folded = _Folded(
-        requests=fold_requests(facts.requests),
-        cases=fold_cases(facts.cases),
-        items=fold_items(facts.items),
-        request_facts=facts.requests,
-    )
-    end = month_end(year, month)
-    lines = tuple(
-        Line(
-            key,
-            group,
-            label,
-            compute(folded, date(year, month, 1), end),
-            compute(folded, date(year, 1, 1), end),
-            stock,
-        )
+    folded = _fold(facts)
+    series = [
+        (key, group, label, _Series(compute(folded), key in _AMOUNTS), stock)
         for key, group, label, compute, stock in INDICATORS
-    )
-    return MonthlyReport(
-        bureau_id=bureau_id,
-        bureau_name=facts.bureau_name() or bureau_id,
-        year=year,
-        month=month,
-        as_of=as_of,
-        lines=lines,
-    )
+    ]
+    name = facts.bureau_name() or bureau_id
+    out = {}
+    for month in months:
+        start, end = date(year, month, 1), month_end(year, month)
+        lines = []
+        for key, group, label, values, stock in series:
+            if stock:
+                value = values.between(None, end)
+                lines.append(Line(key, group, label, value, value, stock))
+            else:
+                lines.append(
+                    Line(
+                        key,
+                        group,
+                        label,
+                        values.between(start, end),
+                        values.between(date(year, 1, 1), end),
+                        stock,
+                    )
+                )
+        out[month] = MonthlyReport(
+            bureau_id=bureau_id,
+            bureau_name=name,
+            year=year,
+            month=month,
+            as_of=as_of,
+            lines=tuple(lines),
+        )
+    return out
