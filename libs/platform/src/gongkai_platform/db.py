@@ -41,3 +41,13 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
     pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
     assert pool is not None
     return pool
+
+
+async def close_pool(pool: asyncpg.Pool, timeout: float = 10) -> None:
+    """Close gracefully, or terminate: a connection a crashed server left half-used is never
+    released, and a process must still be able to stop (and be restarted)."""
+    try:
+        await asyncio.wait_for(pool.close(), timeout)
+    except TimeoutError:
+        log.warning("pool did not close within %.0fs; terminating its connections", timeout)
+        pool.terminate()

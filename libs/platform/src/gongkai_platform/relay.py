@@ -27,6 +27,9 @@ RETRYABLE: tuple[type[BaseException], ...] = (
     OSError,
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    # A connection broken by a server crash can come back from the pool half-used: asyncpg
+    # then says "cannot switch to state …; another operation is in progress".
+    asyncpg.InternalClientError,
     KafkaError,
     TimeoutError,
 )

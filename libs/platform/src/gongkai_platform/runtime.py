@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 
 from gongkai_contracts.topics import Service, events_topic
 
-from .db import create_pool, migrate
+from .db import close_pool, create_pool, migrate
 from .eventstore import PostgresEventStore
 from .relay import Relay, make_producer
 from .settings import ServiceSettings
@@ -69,7 +69,7 @@ async def run_relay(
         if metrics_server is not None:
             metrics_server.shutdown()
         await producer.stop()
-        await pool.close()
+        await close_pool(pool)
         log.info("relay for %s stopped after %d events", service, relay.published)
 
 
@@ -87,7 +87,7 @@ def event_store_lifespan(
         try:
             yield
         finally:
-            await pool.close()
+            await close_pool(pool)
 
     return run
 

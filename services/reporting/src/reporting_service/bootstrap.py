@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from gongkai_contracts.envelope import utcnow
 from gongkai_contracts.topics import events_topic
 from gongkai_platform.consumer import ConsumerRunner, Handler, running
-from gongkai_platform.db import create_pool, migrate
+from gongkai_platform.db import close_pool, create_pool, migrate
 from gongkai_platform.eventstore import PostgresEventStore
 
 from .adapters.central_store import FiguresKeeper
@@ -68,6 +68,6 @@ def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMana
             async with running(runners), keeper:
                 yield
         finally:
-            await pool.close()
+            await close_pool(pool)
 
     return run

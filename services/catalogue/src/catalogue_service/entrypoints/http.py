@@ -21,7 +21,7 @@ from gongkai_contracts.vocabulary import ITEM_CATEGORY_LABELS, DisclosureAttribu
 from gongkai_platform.auth import Caller, CentralOffice, Clerk, Reader
 from gongkai_platform.calendar import WorkingCalendar
 from gongkai_platform.consumer import ConsumerRunner, running
-from gongkai_platform.db import create_pool, migrate
+from gongkai_platform.db import close_pool, create_pool, migrate
 from gongkai_platform.errors import NotFoundError
 from gongkai_platform.http import install_common
 from gongkai_platform.telemetry import setup_telemetry
@@ -227,7 +227,7 @@ def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMana
             async with running([runner]):
                 yield
         finally:
-            await pool.close()
+            await close_pool(pool)
 
     return run
 

@@ -26,7 +26,7 @@ from gongkai_contracts.vocabulary import (
 )
 from gongkai_platform.auth import BureauHead, CentralOffice, Clerk, Reader
 from gongkai_platform.consumer import ConsumerRunner, running
-from gongkai_platform.db import create_pool, migrate
+from gongkai_platform.db import close_pool, create_pool, migrate
 from gongkai_platform.http import install_common
 from gongkai_platform.metrics import add_scrape_source
 from gongkai_platform.telemetry import setup_telemetry
@@ -196,7 +196,7 @@ def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMana
             async with running([runner]):
                 yield
         finally:
-            await pool.close()
+            await close_pool(pool)
 
     return run
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gongkai_contracts.vocabulary import ReviewSubject
 from gongkai_platform.auth import BureauHead, Principal, Reader, Reviewer
 from gongkai_platform.consumer import ConsumerRunner, running
-from gongkai_platform.db import create_pool, migrate
+from gongkai_platform.db import close_pool, create_pool, migrate
 from gongkai_platform.errors import NotFoundError
 from gongkai_platform.http import install_common
 from gongkai_platform.telemetry import setup_telemetry
@@ -132,7 +132,7 @@ def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMana
             async with running([runner]):
                 yield
         finally:
-            await pool.close()
+            await close_pool(pool)
 
     return run
 
