@@ -174,7 +174,9 @@ async def test_a_drafted_reply_opens_one_case_that_three_stages_approve(
         return review.consumer.applied + review.consumer.duplicates >= 2
 
     await wait_for(settled)
-    assert (review.consumer.applied, review.consumer.duplicates) == (1, 1)
+    # Applied once; the second copy (and any redelivery after a rebalance) dropped as seen.
+    assert review.consumer.applied == 1
+    assert review.consumer.duplicates >= 1
     events = await review_events(review.pool, bureau)
     assert [e["event_type"] for e in events] == ["review.ReviewOpened"]
     [opened] = events
