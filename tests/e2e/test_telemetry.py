@@ -330,7 +330,8 @@ async def test_metrics_move_with_commands_lag_and_poison(observed: Observed) -> 
         every_partition = len(lags) == len(consumers) * stack.partitions
         return len(consumers) >= 3 and every_partition and not any(lags.values())
 
-    await eventually(caught_up, "reporting's lag on the requests topic back to 0")
+    # From offset 0 of topics every earlier e2e module wrote to: thousands of events.
+    await eventually(caught_up, "reporting's lag on the requests topic back to 0", timeout=180)
 
     # A poison message: each of reporting's consumers of that topic dead-letters it once.
     dead = matching(await scrape(reporting), "gongkai_consumer_dead_lettered_total")
