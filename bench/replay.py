@@ -48,7 +48,6 @@ from slice import (
     machine,
     machine_busy_seconds,
     median,
-    peak_rss_mb,
     percentile,
     proc_status,
     say,
@@ -173,6 +172,22 @@ def reset_peak(pids: list[int]) -> None:
     for pid in pids:
         with contextlib.suppress(OSError):
             Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def stack_peaks(stack: LocalStack) -> dict[str, float]:
+    peaks: dict[str, float] = {}
+    for name, process in stack.processes.items():
+        if process.proc is not None and process.running:
+            peaks[name] = round(proc_status(process.proc.pid, "VmHWM") / 1024, 1)
+    if (pid := kafka_pid(stack)) is not None:
+        peaks["kafka"] = round(proc_status(pid, "VmHWM") / 1024, 1)
+    if stack.postgres is not None and stack.postgres.pid is not None:
+        pids = children(stack.postgres.pid)
+        peaks["postgres-postmaster"] = round(proc_status(stack.postgres.pid, "VmHWM") / 1024, 1)
+        peaks["postgres-largest-child"] = round(
+            max((proc_status(p, "VmHWM") for p in pids), default=0) / 1024, 1
+        )
+    return peaks
 
 
 def stack_pids(stack: LocalStack) -> list[int]:
@@ -341,7 +356,7 @@ def replay_run(
         "events_per_s": round(events / figures["catch_up_s"], 1),
         "deliveries_per_s": round(figures["deliveries"] / figures["catch_up_s"], 1),
         **{k: round(v, 2) if isinstance(v, float) else v for k, v in figures.items()},
-        "peak_rss_mb": {"replay": round(figures["vmhwm_mb"], 1), **peak_rss_mb(stack)},
+        "peak_rss_mb": {"replay": round(figures["vmhwm_mb"], 1), **stack_peaks(stack)},
         "cpu_percent": cpu,
     }
 
@@ -833,7 +848,7 @@ def main(argv: list[str]) -> None:
         stack.start_infrastructure()
         found_versions = versions(stack)
         figures = measure(stack, params)
-        peaks = peak_rss_mb(stack)
+        peaks = stack_peaks(stack)
         problems = log_problems(stack)
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)

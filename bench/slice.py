@@ -289,7 +289,7 @@ def peak_rss_mb(stack: LocalStack) -> dict[str, float]:
     """VmHWM of each service process, the Kafka JVM and the PostgreSQL processes, in MB."""
     peaks: dict[str, float] = {}
     for name, process in stack.processes.items():
-        if process.proc is not None and process.running:
+        if process.proc is not None:
             peaks[name] = round(proc_status(process.proc.pid, "VmHWM") / 1024, 1)
     if (pid := kafka_pid(stack)) is not None:
         peaks["kafka"] = round(proc_status(pid, "VmHWM") / 1024, 1)

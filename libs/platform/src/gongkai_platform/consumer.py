@@ -227,7 +227,17 @@ class ConsumerRunner:
                         ),
                     ):
                         await self._handler.apply(conn, run)
-            await self.store_offset(conn, tp, records[-1].offset + 1)
+            await conn.execute(
+                """INSERT INTO consumer_offsets (consumer, topic, partition, next_offset)
+                   VALUES ($1, $2, $3, $4)
+                   ON CONFLICT (consumer, topic, partition)
+                   DO UPDATE SET next_offset = GREATEST(consumer_offsets.next_offset,
+                                                        EXCLUDED.next_offset)""",
+                self.name,
+                tp.topic,
+                tp.partition,
+                records[-1].offset + 1,
+            )
         self._stored[tp] = records[-1].offset + 1
         self.applied += len(fresh)
         CONSUMER_APPLIED.labels(self.name, tp.topic).inc(len(fresh))
@@ -238,22 +248,6 @@ class ConsumerRunner:
             await self._consumer.commit({tp: records[-1].offset + 1})
         except KafkaError as exc:  # a rebalance in progress; the stored offset stands
             log.info("%s: lag-monitoring commit skipped: %s", self.name, exc)
-
-    async def store_offset(
-        self, conn: asyncpg.Connection, tp: TopicPartition, next_offset: int
-    ) -> None:
-        """The next offset to apply, in the transaction of what was applied (never backwards)."""
-        await conn.execute(
-            """INSERT INTO consumer_offsets (consumer, topic, partition, next_offset)
-               VALUES ($1, $2, $3, $4)
-               ON CONFLICT (consumer, topic, partition)
-               DO UPDATE SET next_offset = GREATEST(consumer_offsets.next_offset,
-                                                    EXCLUDED.next_offset)""",
-            self.name,
-            tp.topic,
-            tp.partition,
-            next_offset,
-        )
 
     @contextlib.contextmanager
     def _spans(self, tp: TopicPartition, batch: Sequence[Delivered]) -> Iterator[list[trace.Span]]:

@@ -226,7 +226,17 @@ class _ReplayRunner(ConsumerRunner):
         async with self._pool.acquire() as conn, conn.transaction():
             if fresh:
                 await self._handler.apply(conn, fresh)
-            await self.store_offset(conn, tp, next_offset)
+            await conn.execute(
+                """INSERT INTO consumer_offsets (consumer, topic, partition, next_offset)
+                   VALUES ($1, $2, $3, $4)
+                   ON CONFLICT (consumer, topic, partition)
+                   DO UPDATE SET next_offset = GREATEST(consumer_offsets.next_offset,
+                                                        EXCLUDED.next_offset)""",
+                self.name,
+                tp.topic,
+                tp.partition,
+                next_offset,
+            )
         self.applied += len(fresh)
 
     async def store_stream_versions(self, versions: Mapping[str, int]) -> None:
